@@ -1,0 +1,177 @@
+"""Typed models of RELAY messages (reference §1.4-1.8, §2.1, §3.5).
+
+Every model tolerates unknown keys (the production schemas are "open shape"), validates the
+keys it knows, and reports a bad field by its dotted path (see ``validate``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from voxrelay.protocol.states import EndReason
+
+JsonDict = dict[str, Any]
+M = TypeVar("M", bound=BaseModel)
+
+
+class InvalidParams(ValueError):
+    """Params that do not fit a method's model. ``field`` is the dotted path of the first bad key."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"invalid '{field}': {message}" if field else message)
+        self.field = field
+
+
+class Open(BaseModel):
+    """Base of every wire model: extra keys are kept, not rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+def validate(model: type[M], params: object) -> M:
+    """Validate ``params`` against ``model``; raise InvalidParams naming the first bad field."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = ".".join(str(p) for p in err["loc"])
+        raise InvalidParams(path, str(err["msg"])) from None
+
+
+# -- signalwire.* -------------------------------------------------------------------------
+
+
+class Version(Open):
+    major: int
+    minor: int = 0
+    revision: int = 0
+
+
+class Authentication(Open):
+    """``{project, token}`` or ``{jwt_token}`` (reference §1.4)."""
+
+    project: str | None = None
+    token: str | None = None
+    jwt_token: str | None = None
+
+
+class ConnectParams(Open):
+    """``signalwire.connect`` params. Any version is accepted (2.0.0 Python, 3.0.0 JS)."""
+
+    version: Version
+    agent: str | None = None
+    event_acks: bool = False
+    authentication: Authentication
+    contexts: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    protocol: str | None = None
+    authorization_state: str | None = None
+
+
+class Authorization(Open):
+    project: str
+    expires_at: float | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["calling", "messaging", "tasking"])
+    signature: str
+
+
+class ConnectResult(Open):
+    """``signalwire.connect`` result; required: session_restored, sessionid, nodeid, master_nodeid."""
+
+    session_restored: bool
+    sessionid: str
+    nodeid: str
+    master_nodeid: str = "00000000-0000-0000-0000-000000000000"
+    identity: str
+    protocol: str
+    authorization: Authorization
+    authorizations: list[Any] = Field(default_factory=list)
+    accesses: list[Any] = Field(default_factory=list)
+    protocols: list[Any] = Field(default_factory=list)
+    protocols_uncertified: list[str] = Field(default_factory=lambda: ["signalwire"])
+    subscriptions: list[Any] = Field(default_factory=list)
+    ice_servers: list[Any] = Field(default_factory=list)
+
+
+class ContextsParams(Open):
+    """``signalwire.receive`` / ``signalwire.unreceive`` params."""
+
+    contexts: list[str] = Field(min_length=1)
+
+    @field_validator("contexts")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not name or len(name) > 128:
+                raise ValueError("each context must be 1 to 128 characters")
+        return v
+
+
+class PingParams(Open):
+    timestamp: float | None = None
+    payload: Any = None
+
+
+class DisconnectParams(Open):
+    restart: bool = False
+
+
+class EventParams(Open):
+    """Outer params of ``signalwire.event``; the payload is ``params`` (reference §1.7)."""
+
+    event_type: str
+    event_channel: str | None = None
+    timestamp: float | None = None
+    project_id: str | None = None
+    space_id: str | None = None
+    node_id: str | None = None
+    params: JsonDict = Field(default_factory=dict)
+
+
+# -- calling.* ------------------------------------------------------------------------------
+
+
+class CallRef(Open):
+    """Every call command names its call: ``call_id`` (required) and ``node_id``."""
+
+    call_id: str = Field(min_length=1)
+    node_id: str | None = None
+
+
+class AnswerParams(CallRef):
+    max_duration: int | None = Field(default=None, ge=0)
+    codecs: list[str] | None = None
+
+
+class EndParams(CallRef):
+    reason: EndReason = EndReason.HANGUP
+
+
+class PassParams(CallRef):
+    pass
+
+
+class Device(Open):
+    """One dial target ``{type, params}`` (reference §3.5)."""
+
+    type: str = Field(min_length=1)
+    params: JsonDict = Field(default_factory=dict)
+
+
+class DialParams(Open):
+    """``calling.dial``: devices is outer serial, inner parallel; first answer wins."""
+
+    tag: str | None = None
+    devices: list[list[Device]] = Field(min_length=1)
+    region: str | None = None
+    max_duration: int | None = Field(default=None, ge=0)
+    node_id: str | None = None
+
+    @field_validator("devices")
+    @classmethod
+    def _no_empty_step(cls, v: list[list[Device]]) -> list[list[Device]]:
+        if any(not step for step in v):
+            raise ValueError("every serial step must hold at least one device")
+        return v
