@@ -1,0 +1,107 @@
+"""Server configuration: flags, environment variables and the optional TOML config file.
+
+Precedence: command-line flag > environment variable > config file > default.
+
+Config file (``--config`` / ``VOXRELAY_CONFIG``), TOML::
+
+    [[projects]]
+    id = "my-project"
+    token = "PTsecret"
+
+    [numbers]              # dial routing: a number (or SIP user) owned by a RELAY context
+    "+15550002222" = "office"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8773
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A tenant: its id and API token. Sessions and calls never cross projects."""
+
+    id: str
+    token: str
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    """Everything `voxrelay serve` needs. Times are in seconds."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    projects: list[Project] = field(default_factory=list)
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
+    numbers: dict[str, str] = field(default_factory=dict)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_auto: bool = False
+    node_id: str = field(default_factory=lambda: f"{uuid.uuid4()}@voxrelay")
+    ping_interval: float = 10.0
+    ping_failures: int = 3
+    resume_grace: float = 60.0
+    ring_timeout: float = 30.0
+    max_frame_bytes: int = 1024 * 1024
+    max_unacked_events: int = 10_000
+    max_calls: int = 10_000
+    rate_limit_per_s: float = 500.0
+    rate_burst: float = 1_000.0
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_auto or (self.tls_cert is not None and self.tls_key is not None)
+
+    def project(self, project_id: str) -> Project | None:
+        return next((p for p in self.projects if p.id == project_id), None)
+
+
+def default_data_dir() -> Path:
+    """``$VOXRELAY_DATA_DIR`` or ``$XDG_DATA_HOME/voxrelay`` (``~/.local/share/voxrelay``)."""
+    env = os.environ.get("VOXRELAY_DATA_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "voxrelay"
+
+
+def load_config_file(path: Path) -> tuple[list[Project], dict[str, str]]:
+    """Read projects and number routes from a TOML file.
+
+    Raises ValueError with the offending key when the file does not have the documented shape.
+    """
+    with path.open("rb") as fh:
+        doc = tomllib.load(fh)
+    projects = []
+    for i, entry in enumerate(doc.get("projects", [])):
+        if not isinstance(entry, dict) or not entry.get("id") or not entry.get("token"):
+            raise ValueError(f"{path}: projects[{i}] needs 'id' and 'token'")
+        projects.append(Project(str(entry["id"]), str(entry["token"])))
+    numbers = doc.get("numbers", {})
+    if not isinstance(numbers, dict):
+        raise ValueError(f"{path}: 'numbers' must be a table of number = context")
+    return projects, {str(k): str(v) for k, v in numbers.items()}
+
+
+def local_project(data_dir: Path) -> Project:
+    """The project of a flag-less local server: made once, kept in ``<data_dir>/credentials.json``."""
+    path = data_dir / "credentials.json"
+    if path.exists():
+        doc = json.loads(path.read_text())
+        return Project(doc["project"], doc["token"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    project = Project(str(uuid.uuid4()), "PT" + secrets.token_hex(20))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"project": project.id, "token": project.token}))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return project

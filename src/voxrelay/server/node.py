@@ -1,0 +1,71 @@
+"""A node: one process owning sessions, calls and (later) their media. The composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxrelay.server.auth import Authenticator
+from voxrelay.server.calls.registry import CallRegistry
+from voxrelay.server.calls.routing import CallRouter
+from voxrelay.server.config import ServerConfig
+from voxrelay.server.sessions import SessionRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Node:
+    """What every request handler may reach: config, auth, sessions, calls, routing."""
+
+    config: ServerConfig
+    auth: Authenticator = field(init=False)
+    sessions: SessionRegistry = field(init=False)
+    calls: CallRegistry = field(init=False)
+    router: CallRouter = field(init=False)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    connections: set[Any] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.auth = Authenticator(cfg.projects)
+        self.sessions = SessionRegistry(cfg.node_id, cfg.max_unacked_events)
+        self.calls = CallRegistry()
+        self.router = CallRouter(
+            self.sessions, self.calls, node_id=cfg.node_id, ring_timeout=cfg.ring_timeout
+        )
+
+    def spawn(self, coro: object, name: str) -> asyncio.Task[None]:
+        """Run a background coroutine, keeping a reference and logging its failure."""
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        task.set_name(name)
+        self.background.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def expire_sessions(self) -> int:
+        """Drop sessions past the resume grace; their calls are re-offered or hung up."""
+        gone = self.sessions.expire(self.config.resume_grace)
+        for session in gone:
+            self.router.session_gone(session)
+        return len(gone)
+
+    async def shutdown(self) -> None:
+        """Tell every connected client to reconnect fresh, then close their sockets."""
+        for conn in list(self.connections):
+            await conn.shutdown()
+        await asyncio.sleep(0.05)
+        for task in list(self.background):
+            task.cancel()
+
+    async def housekeeping(self, interval: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            self.expire_sessions()

@@ -1,0 +1,96 @@
+"""Placing calls into a context from outside RELAY: the HTTP side of ``voxrelay call``.
+
+``POST /api/virtual/calls`` ``{"context", "from", "to", "ring_timeout"?}`` (Basic auth) makes
+an inbound call to ``context``, as a phone calling one of your numbers would, and returns it.
+``GET /api/virtual/calls/{id}`` reads its state, ``GET .../events`` streams its progress as
+NDJSON (one ``{"call_id","call_state","end_reason","time"}`` per line, ending at ``ended``),
+``DELETE`` hangs up as the caller. Until the media and SIP layers land these calls carry
+signalling only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from voxrelay.protocol.models import Open
+from voxrelay.server.calls import Call
+from voxrelay.server.calls.far_end import VirtualCaller
+from voxrelay.server.httputil import HTTPError, authenticate, json_body, node_of
+
+
+class OriginateBody(Open):
+    context: str = Field(min_length=1, max_length=128)
+    from_: str = Field(alias="from", min_length=1, max_length=256)
+    to: str = Field(min_length=1, max_length=256)
+    ring_timeout: float | None = Field(default=None, gt=0, le=600)
+
+
+def _call_view(call: Call) -> dict[str, object]:
+    return {
+        "call_id": call.call_id,
+        "context": call.context,
+        "direction": call.direction.value,
+        "device": call.device,
+        "call_state": call.state.value,
+        "end_reason": call.end_reason.value if call.end_reason else None,
+    }
+
+
+def _caller(request: Request) -> tuple[Call, VirtualCaller]:
+    principal = authenticate(request)
+    node = node_of(request)
+    call = node.calls.find(principal.project, request.path_params["call_id"])
+    if call is None or not isinstance(call.far_end, VirtualCaller):
+        raise HTTPError(404, "no such call")
+    return call, call.far_end
+
+
+async def create(request: Request) -> Response:
+    principal = authenticate(request)
+    body = await json_body(request, OriginateBody)
+    node = node_of(request)
+    if len(node.calls) >= node.config.max_calls:
+        raise HTTPError(503, "too many active calls on this server")
+    device = {"type": "phone", "params": {"from_number": body.from_, "to_number": body.to}}
+    caller = VirtualCaller()
+    call = node.router.inbound(principal.project, body.context, device, caller, body.ring_timeout)
+    caller.on_state(call)
+    return JSONResponse(_call_view(call), status_code=201)
+
+
+async def show(request: Request) -> Response:
+    call, _ = _caller(request)
+    return JSONResponse(_call_view(call))
+
+
+async def hang_up(request: Request) -> Response:
+    call, caller = _caller(request)
+    caller.hang_up()
+    return JSONResponse(_call_view(call))
+
+
+async def events(request: Request) -> Response:
+    call, caller = _caller(request)
+
+    async def lines() -> AsyncIterator[str]:
+        while True:
+            update = await caller.updates.get()
+            yield json.dumps(update) + "\n"
+            if update["call_state"] == "ended":
+                return
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+routes = [
+    Route("/api/virtual/calls", create, methods=["POST"]),
+    Route("/api/virtual/calls/{call_id}", show, methods=["GET"]),
+    Route("/api/virtual/calls/{call_id}", hang_up, methods=["DELETE"]),
+    Route("/api/virtual/calls/{call_id}/events", events, methods=["GET"]),
+]

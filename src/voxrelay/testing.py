@@ -1,0 +1,182 @@
+"""Run a real ``voxrelay serve`` for tests, yours and ours.
+
+``LocalServer`` starts the server in a subprocess on a free loopback port with the projects
+and numbers you give, waits until it answers, and stops it on exit. It can place calls into a
+context (``originate``), as a phone calling in would::
+
+    from voxrelay.testing import LocalServer
+
+    with LocalServer() as server:
+        client = RelayClient(project=server.project, token=server.token,
+                             host=server.host, contexts=["default"])
+        call_id = server.originate("default")
+
+A pytest fixture is one line: ``yield from LocalServer.fixture()`` in a fixture function.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_NUMBERS = {
+    "+15550100001": "office",
+    "+15550100002": "sales",
+    "+15550100003": "support",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalServer:
+    """A ``voxrelay serve`` subprocess on 127.0.0.1 (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        project: str = "test-project",
+        token: str = "PTtest-token",
+        other_projects: dict[str, str] | None = None,
+        numbers: dict[str, str] | None = None,
+        tls: bool = False,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.project = project
+        self.token = token
+        self.other_projects = other_projects if other_projects is not None else {"other-project": "PTother"}
+        self.numbers = DEFAULT_NUMBERS if numbers is None else numbers
+        self.tls = tls
+        self.extra_args = extra_args or []
+        self.env = env or {}
+        self.port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="voxrelay-test-"))
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir / "server.log"
+
+    # -- addresses -----------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"{'wss' if self.tls else 'ws'}://{self.host}"
+
+    @property
+    def http_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The local CA clients must trust when ``tls`` is on."""
+        return self.data_dir / "tls" / "ca.pem"
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _write_config(self) -> Path:
+        lines = []
+        for pid, tok in {self.project: self.token, **self.other_projects}.items():
+            lines += ["[[projects]]", f'id = "{pid}"', f'token = "{tok}"', ""]
+        lines.append("[numbers]")
+        lines += [f'"{num}" = "{ctx}"' for num, ctx in self.numbers.items()]
+        path = self.data_dir / "voxrelay.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self, timeout: float = 20.0) -> LocalServer:
+        args = [
+            sys.executable, "-m", "voxrelay", "serve", "--port", str(self.port),
+            "--config", str(self._write_config()), "--data-dir", str(self.data_dir),
+            *(["--tls"] if self.tls else []), *self.extra_args,
+        ]
+        env = {**os.environ, **self.env}
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"voxrelay serve exited early:\n{self.log_path.read_text()}")
+            try:
+                if self.http().get("/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"voxrelay serve did not start in {timeout} s:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+    @classmethod
+    def fixture(cls, **kw: Any) -> Iterator[LocalServer]:
+        """Generator for a pytest fixture: ``yield from LocalServer.fixture()``."""
+        with cls(**kw) as server:
+            yield server
+
+    # -- HTTP helpers -------------------------------------------------------------------
+
+    def http(self, project: str | None = None, token: str | None = None) -> httpx.Client:
+        verify: Any = str(self.ca_file) if self.tls else True
+        return httpx.Client(base_url=self.http_url, auth=(project or self.project, token or self.token),
+                            verify=verify, timeout=10.0)
+
+    def originate(
+        self, context: str = "default", from_number: str = "+15550001111",
+        to_number: str = "+15550002222", ring_timeout: float = 30.0,
+    ) -> str:
+        """Place an inbound call into ``context``; returns its call_id."""
+        with self.http() as client:
+            resp = client.post("/api/virtual/calls", json={
+                "context": context, "from": from_number, "to": to_number, "ring_timeout": ring_timeout,
+            })
+            resp.raise_for_status()
+            call_id: str = resp.json()["call_id"]
+            return call_id
+
+    def call_state(self, call_id: str) -> dict[str, Any]:
+        """The caller's view of a call placed with ``originate``."""
+        with self.http() as client:
+            resp = client.get(f"/api/virtual/calls/{call_id}")
+            resp.raise_for_status()
+            state: dict[str, Any] = resp.json()
+            return state
+
+    def hang_up(self, call_id: str) -> None:
+        """Hang up as the caller of a call placed with ``originate``."""
+        with self.http() as client:
+            client.delete(f"/api/virtual/calls/{call_id}").raise_for_status()
