@@ -60,7 +60,9 @@ class LocalServer:
     ) -> None:
         self.project = project
         self.token = token
-        self.other_projects = other_projects if other_projects is not None else {"other-project": "PTother"}
+        self.other_projects = (
+            other_projects if other_projects is not None else {"other-project": "PTother"}
+        )
         self.numbers = DEFAULT_NUMBERS if numbers is None else numbers
         self.tls = tls
         self.extra_args = extra_args or []
@@ -103,9 +105,18 @@ class LocalServer:
 
     def start(self, timeout: float = 20.0) -> LocalServer:
         args = [
-            sys.executable, "-m", "voxrelay", "serve", "--port", str(self.port),
-            "--config", str(self._write_config()), "--data-dir", str(self.data_dir),
-            *(["--tls"] if self.tls else []), *self.extra_args,
+            sys.executable,
+            "-m",
+            "voxrelay",
+            "serve",
+            "--port",
+            str(self.port),
+            "--config",
+            str(self._write_config()),
+            "--data-dir",
+            str(self.data_dir),
+            *(["--tls"] if self.tls else []),
+            *self.extra_args,
         ]
         env = {**os.environ, **self.env}
         log = self.log_path.open("wb")
@@ -120,7 +131,9 @@ class LocalServer:
             except httpx.HTTPError:
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"voxrelay serve did not start in {timeout} s:\n{self.log_path.read_text()}")
+        raise RuntimeError(
+            f"voxrelay serve did not start in {timeout} s:\n{self.log_path.read_text()}"
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -152,18 +165,31 @@ class LocalServer:
 
     def http(self, project: str | None = None, token: str | None = None) -> httpx.Client:
         verify: Any = str(self.ca_file) if self.tls else True
-        return httpx.Client(base_url=self.http_url, auth=(project or self.project, token or self.token),
-                            verify=verify, timeout=10.0)
+        return httpx.Client(
+            base_url=self.http_url,
+            auth=(project or self.project, token or self.token),
+            verify=verify,
+            timeout=10.0,
+        )
 
     def originate(
-        self, context: str = "default", from_number: str = "+15550001111",
-        to_number: str = "+15550002222", ring_timeout: float = 30.0,
+        self,
+        context: str = "default",
+        from_number: str = "+15550001111",
+        to_number: str = "+15550002222",
+        ring_timeout: float = 30.0,
     ) -> str:
         """Place an inbound call into ``context``; returns its call_id."""
         with self.http() as client:
-            resp = client.post("/api/virtual/calls", json={
-                "context": context, "from": from_number, "to": to_number, "ring_timeout": ring_timeout,
-            })
+            resp = client.post(
+                "/api/virtual/calls",
+                json={
+                    "context": context,
+                    "from": from_number,
+                    "to": to_number,
+                    "ring_timeout": ring_timeout,
+                },
+            )
             resp.raise_for_status()
             call_id: str = resp.json()["call_id"]
             return call_id

@@ -8,6 +8,7 @@ come from ``--host/--project/--token`` or the SDK's variables ``SIGNALWIRE_SPACE
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -23,7 +24,9 @@ from voxrelay.cli.endpoints import http_base_url
 console = Console()
 
 
-def _follow(client: httpx.Client, call_id: str, start: float, hangup_after: float | None) -> str | None:
+def _follow(
+    client: httpx.Client, call_id: str, start: float, hangup_after: float | None
+) -> str | None:
     """Stream the call's progress; returns the ``end_reason`` once ended. Hangs up on a timer."""
     answered = False
     timer: threading.Timer | None = None
@@ -50,30 +53,38 @@ def _follow(client: httpx.Client, call_id: str, start: float, hangup_after: floa
 
 
 def _hang_up(client: httpx.Client, call_id: str) -> None:
-    try:
+    with contextlib.suppress(httpx.HTTPError):
         client.delete(f"/api/virtual/calls/{call_id}")
-    except httpx.HTTPError:
-        pass
 
 
 def call(
     context: Annotated[str, typer.Option(help="RELAY context the call is offered to.")] = "default",
     from_: Annotated[str, typer.Option("--from", help="Caller number.")] = "+15550001111",
     to: Annotated[str, typer.Option(help="Called number.")] = "+15550002222",
-    host: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_SPACE", help="Server host[:port] or URL.")] = None,
+    host: Annotated[
+        str | None, typer.Option(envvar="SIGNALWIRE_SPACE", help="Server host[:port] or URL.")
+    ] = None,
     project: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_PROJECT_ID")] = None,
     token: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_API_TOKEN")] = None,
-    hangup_after: Annotated[float | None, typer.Option(help="Hang up this many seconds after answer.")] = None,
-    ring_timeout: Annotated[float, typer.Option(help="Give up if unanswered after this many seconds.")] = 30.0,
+    hangup_after: Annotated[
+        float | None, typer.Option(help="Hang up this many seconds after answer.")
+    ] = None,
+    ring_timeout: Annotated[
+        float, typer.Option(help="Give up if unanswered after this many seconds.")
+    ] = 30.0,
 ) -> None:
     """Call into a context and print the call's progress until it ends."""
     if not project or not token:
-        console.print("[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / SIGNALWIRE_API_TOKEN)")
+        console.print(
+            "[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / SIGNALWIRE_API_TOKEN)"
+        )
         raise typer.Exit(2)
     base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
     ca = os.environ.get("SIGNALWIRE_RELAY_CA_FILE")
     start = time.monotonic()
-    with httpx.Client(base_url=base, auth=(project, token), verify=ca or True, timeout=10.0) as client:
+    with httpx.Client(
+        base_url=base, auth=(project, token), verify=ca or True, timeout=10.0
+    ) as client:
         body = {"context": context, "from": from_, "to": to, "ring_timeout": ring_timeout}
         try:
             resp = client.post("/api/virtual/calls", json=body)

@@ -39,13 +39,21 @@ class _Server(uvicorn.Server):
 
 
 def build_config(
-    host: str, port: int, project: str | None, token: str | None, config: Path | None,
-    data_dir: Path | None, tls: bool, tls_cert: Path | None, tls_key: Path | None,
+    host: str,
+    port: int,
+    project: str | None,
+    token: str | None,
+    config: Path | None,
+    data_dir: Path | None,
+    tls: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     resume_grace: float,
 ) -> ServerConfig:
     """Flags (with their env vars) over the config file over defaults."""
-    cfg = ServerConfig(host=host, port=port, data_dir=data_dir or default_data_dir(),
-                       resume_grace=resume_grace)
+    cfg = ServerConfig(
+        host=host, port=port, data_dir=data_dir or default_data_dir(), resume_grace=resume_grace
+    )
     if config is not None:
         cfg.projects, cfg.numbers = load_config_file(config)
     if project and token:
@@ -77,39 +85,72 @@ def print_banner(cfg: ServerConfig) -> None:
     if cfg.tls_auto:
         ca = cfg.data_dir / "tls" / "ca.pem"
         console.print(f"  TLS: local CA at {ca}; trust it with")
-        console.print(f"    SIGNALWIRE_RELAY_CA_FILE={ca}  (signalwire-sdk 3.x, required even for public CAs)")
-        console.print(f"    SSL_CERT_FILE={ca}  (signalwire 2.x)   NODE_EXTRA_CA_CERTS={ca}  (Node)")
+        console.print(
+            f"    SIGNALWIRE_RELAY_CA_FILE={ca}  (signalwire-sdk 3.x, required even for public CAs)"
+        )
+        console.print(
+            f"    SSL_CERT_FILE={ca}  (signalwire 2.x)   NODE_EXTRA_CA_CERTS={ca}  (Node)"
+        )
     p = cfg.projects[0]
-    console.print(f"  SDK env          SIGNALWIRE_PROJECT_ID={p.id} SIGNALWIRE_API_TOKEN={p.token} "
-                  f"SIGNALWIRE_SPACE={addr}")
+    console.print(
+        f"  SDK env          SIGNALWIRE_PROJECT_ID={p.id} SIGNALWIRE_API_TOKEN={p.token} "
+        f"SIGNALWIRE_SPACE={addr}"
+    )
 
 
 def serve(
-    host: Annotated[str, typer.Option(envvar="VOXRELAY_HOST", help="Address to listen on.")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(envvar="VOXRELAY_PORT", help="Port for WebSocket and HTTP.")] = DEFAULT_PORT,
-    project: Annotated[str | None, typer.Option(envvar="VOXRELAY_PROJECT", help="Project id.")] = None,
-    token: Annotated[str | None, typer.Option(envvar="VOXRELAY_TOKEN", help="Project API token.")] = None,
-    config: Annotated[Path | None, typer.Option(envvar="VOXRELAY_CONFIG", help="TOML config: projects, numbers.")] = None,
-    data_dir: Annotated[Path | None, typer.Option(envvar="VOXRELAY_DATA_DIR", help="Where state and recordings go.")] = None,
-    tls: Annotated[bool, typer.Option(help="Serve wss/https with a local CA made in the data dir.")] = False,
+    host: Annotated[
+        str, typer.Option(envvar="VOXRELAY_HOST", help="Address to listen on.")
+    ] = DEFAULT_HOST,
+    port: Annotated[
+        int, typer.Option(envvar="VOXRELAY_PORT", help="Port for WebSocket and HTTP.")
+    ] = DEFAULT_PORT,
+    project: Annotated[
+        str | None, typer.Option(envvar="VOXRELAY_PROJECT", help="Project id.")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="VOXRELAY_TOKEN", help="Project API token.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(envvar="VOXRELAY_CONFIG", help="TOML config: projects, numbers.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(envvar="VOXRELAY_DATA_DIR", help="Where state and recordings go.")
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option(help="Serve wss/https with a local CA made in the data dir.")
+    ] = False,
     tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate for wss/https.")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key for wss/https.")] = None,
-    resume_grace: Annotated[float, typer.Option(help="Seconds a dropped session may resume.")] = 60.0,
+    resume_grace: Annotated[
+        float, typer.Option(help="Seconds a dropped session may resume.")
+    ] = 60.0,
     log_level: Annotated[str, typer.Option(envvar="VOXRELAY_LOG_LEVEL")] = "info",
 ) -> None:
     """Run a voxrelay server."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = build_config(host, port, project, token, config, data_dir, tls, tls_cert, tls_key, resume_grace)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    cfg = build_config(
+        host, port, project, token, config, data_dir, tls, tls_cert, tls_key, resume_grace
+    )
     app = create_app(cfg)
     print_banner(cfg)
     try:
         import uvloop  # noqa: F401
+
         loop = "uvloop"
     except ImportError:
         loop = "asyncio"
     uconfig = uvicorn.Config(
-        app, host=cfg.host, port=cfg.port, loop=loop, lifespan="on", log_level=log_level.lower(),
-        ws_max_size=16 * 1024 * 1024, ws_ping_interval=None,
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        loop=loop,
+        lifespan="on",
+        log_level=log_level.lower(),
+        ws_max_size=16 * 1024 * 1024,
+        ws_ping_interval=None,
         ssl_certfile=str(cfg.tls_cert) if cfg.tls_cert else None,
         ssl_keyfile=str(cfg.tls_key) if cfg.tls_key else None,
         access_log=False,

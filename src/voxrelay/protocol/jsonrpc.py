@@ -110,7 +110,9 @@ def message_from_dict(obj: object) -> Message:
         raise ProtocolError(ErrorCode.INVALID_REQUEST, "Invalid Request: expected a JSON object")
     rid = _read_id(obj)
     if obj.get("jsonrpc") != "2.0":
-        raise ProtocolError(ErrorCode.INVALID_REQUEST, "Invalid Request: 'jsonrpc' must be '2.0'", rid)
+        raise ProtocolError(
+            ErrorCode.INVALID_REQUEST, "Invalid Request: 'jsonrpc' must be '2.0'", rid
+        )
     if "method" in obj:
         method = obj["method"]
         if not isinstance(method, str) or not method:
@@ -130,7 +132,9 @@ def message_from_dict(obj: object) -> Message:
     if "error" in obj:
         err = obj["error"]
         if not isinstance(err, dict):
-            raise ProtocolError(ErrorCode.INVALID_REQUEST, "Invalid Request: 'error' must be an object", rid)
+            raise ProtocolError(
+                ErrorCode.INVALID_REQUEST, "Invalid Request: 'error' must be an object", rid
+            )
         code = err.get("code")
         return ErrorResponse(
             id=rid,

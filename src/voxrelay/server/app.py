@@ -21,12 +21,14 @@ from voxrelay.server.node import Node
 
 async def index(request: Request) -> Response:
     node: Node = request.app.state.node
-    return JSONResponse({
-        "service": "voxrelay",
-        "version": __version__,
-        "node_id": node.config.node_id,
-        "relay": "connect a RELAY client over WebSocket to this same address",
-    })
+    return JSONResponse(
+        {
+            "service": "voxrelay",
+            "version": __version__,
+            "node_id": node.config.node_id,
+            "relay": "connect a RELAY client over WebSocket to this same address",
+        }
+    )
 
 
 async def healthz(request: Request) -> Response:

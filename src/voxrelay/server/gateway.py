@@ -49,7 +49,9 @@ from voxrelay.server.session import Session
 
 log = logging.getLogger(__name__)
 
-AUTH_FAILED_MESSAGE = "Authentication service failed with status ProtocolError, 401 Unauthorized: {}"
+AUTH_FAILED_MESSAGE = (
+    "Authentication service failed with status ProtocolError, 401 Unauthorized: {}"
+)
 CLOSE_AUTH_FAILED = 4001
 CLOSE_PING_TIMEOUT = 4002
 CLOSE_SHUTDOWN = 1001
@@ -130,7 +132,11 @@ class RelayConnection:
             if data is None:
                 continue
             if len(data) > max_bytes:
-                self._error(None, ErrorCode.REQUEST_TOO_LARGE, f"frame of {len(data)} bytes exceeds the limit of {max_bytes}")
+                self._error(
+                    None,
+                    ErrorCode.REQUEST_TOO_LARGE,
+                    f"frame of {len(data)} bytes exceeds the limit of {max_bytes}",
+                )
                 continue
             if not self._bucket.take():
                 self._error(None, ErrorCode.RATE_LIMITED, "rate limit exceeded: slow down")
@@ -144,7 +150,9 @@ class RelayConnection:
             if self.session is None:
                 continue
             if len(self._pings) >= cfg.ping_failures:
-                log.info("session %s: %d pings unanswered, closing", self.session.id, len(self._pings))
+                log.info(
+                    "session %s: %d pings unanswered, closing", self.session.id, len(self._pings)
+                )
                 self.close(CLOSE_PING_TIMEOUT)
                 return
             ping = Request("signalwire.ping", {"timestamp": time.time()}, new_id())
@@ -182,11 +190,17 @@ class RelayConnection:
             await self._connect(request)
             return
         if self.session is None:
-            self._error(request.id, ErrorCode.PERMISSION_DENIED, "not authenticated: send signalwire.connect first")
+            self._error(
+                request.id,
+                ErrorCode.PERMISSION_DENIED,
+                "not authenticated: send signalwire.connect first",
+            )
             return
         spec = METHODS.get(request.method)
         if spec is None:
-            self._error(request.id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {request.method}")
+            self._error(
+                request.id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {request.method}"
+            )
             return
         result = await self._run(spec, request)
         self._reply(Response(request.id, result))
@@ -195,7 +209,9 @@ class RelayConnection:
         assert self.session is not None
         try:
             params = validate(spec.params, request.params)
-            result: dict[str, Any] = await spec.handler(RequestContext(self.node, self.session), params)
+            result: dict[str, Any] = await spec.handler(
+                RequestContext(self.node, self.session), params
+            )
             return result
         except InvalidParams as exc:
             return {"code": ResultCode.BAD_REQUEST.value, "message": str(exc)}
@@ -219,15 +235,23 @@ class RelayConnection:
         try:
             principal = self.node.auth.authenticate(params.authentication)
         except AuthError:
-            self._reply(ErrorResponse(request.id, ErrorCode.AUTH_FAILED, AUTH_FAILED_MESSAGE,
-                                      {"signalwire_error_code": "AUTH_REQUIRED"}))
+            self._reply(
+                ErrorResponse(
+                    request.id,
+                    ErrorCode.AUTH_FAILED,
+                    AUTH_FAILED_MESSAGE,
+                    {"signalwire_error_code": "AUTH_REQUIRED"},
+                )
+            )
             self.close(CLOSE_AUTH_FAILED)
             return
         sessions = self.node.sessions
         session = sessions.resume(params.protocol, principal.project) if params.protocol else None
         restored = session is not None
         if session is None:
-            session = sessions.create(principal.project, event_acks=params.event_acks, agent=params.agent)
+            session = sessions.create(
+                principal.project, event_acks=params.event_acks, agent=params.agent
+            )
         session.event_acks = params.event_acks
         self.session = session
         result = ConnectResult(
@@ -237,8 +261,10 @@ class RelayConnection:
             identity=f"{session.id}@{self.node.config.node_id}",
             protocol=session.protocol,
             authorization=Authorization(
-                project=principal.project, signature=session.signature,
-                expires_at=principal.expires_at, scopes=list(principal.scopes),
+                project=principal.project,
+                signature=session.signature,
+                expires_at=principal.expires_at,
+                scopes=list(principal.scopes),
             ),
         )
         self._reply(Response(request.id, result.model_dump()))

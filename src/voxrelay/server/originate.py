@@ -76,7 +76,7 @@ async def hang_up(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    call, caller = _caller(request)
+    _call, caller = _caller(request)
 
     async def lines() -> AsyncIterator[str]:
         while True:

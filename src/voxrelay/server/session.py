@@ -128,5 +128,7 @@ class Session:
             if self.dropped_events in (1, 100, 10_000):
                 log.warning(
                     "session %s: over %d unacknowledged events, dropped the oldest (%d so far)",
-                    self.id, self._max_unacked, self.dropped_events,
+                    self.id,
+                    self._max_unacked,
+                    self.dropped_events,
                 )

@@ -78,8 +78,11 @@ class Dial:
             if winner is not None:
                 self.winner = winner
                 winner_info = {
-                    "call_id": winner.call_id, "node_id": winner.node_id, "tag": self.tag,
-                    "device": winner.device, "dial_winner": True,
+                    "call_id": winner.call_id,
+                    "node_id": winner.node_id,
+                    "tag": self.tag,
+                    "device": winner.device,
+                    "dial_winner": True,
                 }
                 self._emit_dial(DialState.ANSWERED, call=winner_info)
                 return
@@ -89,8 +92,11 @@ class Dial:
 
     def _start_leg(self, device: Device) -> Call:
         leg = self.router.new_call(
-            self.project, Direction.OUTBOUND, {"type": device.type, "params": device.params},
-            tag=self.tag, created_by="dial",
+            self.project,
+            Direction.OUTBOUND,
+            {"type": device.type, "params": device.params},
+            tag=self.tag,
+            created_by="dial",
         )
         leg.controller = self.session
         leg.emit("calling.call.state", leg.describe())

@@ -54,7 +54,9 @@ class CallRouter:
 
     # -- creating calls -----------------------------------------------------------------
 
-    def new_call(self, project: str, direction: Direction, device: dict[str, Any], **kw: Any) -> Call:
+    def new_call(
+        self, project: str, direction: Direction, device: dict[str, Any], **kw: Any
+    ) -> Call:
         """Register a new call leg; it is forgotten by the registry once ended."""
         call = Call(project=project, node_id=self.node_id, direction=direction, device=device, **kw)
         call.watchers.append(self._on_state)
