@@ -23,6 +23,7 @@ Reference §1.2-§1.8. One :class:`Connection` outlives many sockets:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
@@ -270,10 +271,9 @@ class Connection:
         )
         text = encode(pending.request)
         log.debug("RELAY -> %s", scrub(text))
-        try:
+        # if the socket is gone, the supervisor holds or fails the request
+        with contextlib.suppress(ConnectionClosed):
             await ws.send(text)
-        except ConnectionClosed:
-            pass  # the supervisor holds or fails it when it sees the socket gone
 
     def _expire(self, pending: _Pending) -> None:
         if not pending.future.done():
@@ -423,10 +423,8 @@ class Connection:
         self._wake.clear()
         if self._closing:
             return True
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
         return self._closing
 
     async def _ping_loop(self, ws: ClientConnection) -> None:
@@ -462,10 +460,8 @@ class Connection:
             pass
 
     async def _reply(self, ws: ClientConnection, message: Response | ErrorResponse) -> None:
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await ws.send(encode(message))
-        except ConnectionClosed:
-            pass
 
     async def _on_request(self, ws: ClientConnection, request: Request) -> None:
         method = request.method
