@@ -49,10 +49,15 @@ def build_config(
     tls_cert: Path | None,
     tls_key: Path | None,
     resume_grace: float,
+    ping_interval: float = 10.0,
 ) -> ServerConfig:
     """Flags (with their env vars) over the config file over defaults."""
     cfg = ServerConfig(
-        host=host, port=port, data_dir=data_dir or default_data_dir(), resume_grace=resume_grace
+        host=host,
+        port=port,
+        data_dir=data_dir or default_data_dir(),
+        resume_grace=resume_grace,
+        ping_interval=ping_interval,
     )
     if config is not None:
         cfg.projects, cfg.numbers = load_config_file(config)
@@ -125,6 +130,9 @@ def serve(
     resume_grace: Annotated[
         float, typer.Option(help="Seconds a dropped session may resume.")
     ] = 60.0,
+    ping_interval: Annotated[
+        float, typer.Option(help="Seconds between server pings (clients expect <= 15).")
+    ] = 10.0,
     log_level: Annotated[str, typer.Option(envvar="VOXRELAY_LOG_LEVEL")] = "info",
 ) -> None:
     """Run a voxrelay server."""
@@ -132,7 +140,7 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     cfg = build_config(
-        host, port, project, token, config, data_dir, tls, tls_cert, tls_key, resume_grace
+        host, port, project, token, config, data_dir, tls, tls_cert, tls_key, resume_grace, ping_interval
     )
     app = create_app(cfg)
     print_banner(cfg)

@@ -133,7 +133,8 @@ class Dial:
             winner = await done
         finally:
             for leg in legs:
-                leg.watchers.remove(settle)
+                if settle in leg.watchers:
+                    leg.watchers.remove(settle)
         for leg in legs:
             if leg is not winner:
                 leg.hang_up(EndReason.CANCEL)

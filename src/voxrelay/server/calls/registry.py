@@ -20,11 +20,11 @@ class CallGone(LookupError):
 
 
 class CallRegistry:
-    """Live calls by id. Ended calls are dropped but their ids remembered (bounded) for 410."""
+    """Live calls by id. Ended calls move to a bounded memory: 410 for commands, still readable."""
 
-    def __init__(self, remember_ended: int = 100_000) -> None:
+    def __init__(self, remember_ended: int = 10_000) -> None:
         self._calls: dict[str, Call] = {}
-        self._ended: OrderedDict[str, str] = OrderedDict()
+        self._ended: OrderedDict[str, Call] = OrderedDict()
         self._remember = remember_ended
 
     def add(self, call: Call) -> None:
@@ -46,18 +46,20 @@ class CallRegistry:
             if call.ended:
                 raise CallGone(call_id)
             return call
-        if self._ended.get(call_id) == project:
+        ended = self._ended.get(call_id)
+        if ended is not None and ended.project == project:
             raise CallGone(call_id)
         raise CallNotFound(call_id)
 
     def find(self, project: str, call_id: str) -> Call | None:
         """Like lookup, but None instead of raising; ended calls still in memory are returned."""
-        call = self._calls.get(call_id)
+        call = self._calls.get(call_id) or self._ended.get(call_id)
         return call if call is not None and call.project == project else None
 
     def forget(self, call: Call) -> None:
         """Drop an ended call, remembering its id for 410 answers."""
         self._calls.pop(call.call_id, None)
-        self._ended[call.call_id] = call.project
+        call.controller = None
+        self._ended[call.call_id] = call
         if len(self._ended) > self._remember:
             self._ended.popitem(last=False)
