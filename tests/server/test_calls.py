@@ -75,10 +75,19 @@ async def test_pass_offers_the_call_to_the_next_session(relay_server: LocalServe
     first = await connected(relay_server, ["default"])
     second = await connected(relay_server, ["default"])
     call_id = relay_server.originate("default")
-    await until(lambda: any(c.events and c.events[-1] for c in (first, second)) and any(
-        e["event_type"] == "calling.call.receive" for c in (first, second) for e in c.events))
-    holder, other = (first, second) if any(
-        e["event_type"] == "calling.call.receive" for e in first.events) else (second, first)
+    await until(
+        lambda: (
+            any(c.events and c.events[-1] for c in (first, second))
+            and any(
+                e["event_type"] == "calling.call.receive" for c in (first, second) for e in c.events
+            )
+        )
+    )
+    holder, other = (
+        (first, second)
+        if any(e["event_type"] == "calling.call.receive" for e in first.events)
+        else (second, first)
+    )
     reply = await holder.request("calling.pass", {"call_id": call_id})
     assert reply["result"] == {"code": "200", "message": "Passing call"}
     await other.wait_event("calling.call.receive", call_id=call_id)
@@ -107,12 +116,23 @@ async def test_a_call_waits_for_a_session_then_rings_out(relay_server: LocalServ
 async def test_calls_are_offered_round_robin(relay_server: LocalServer) -> None:
     apps = [await connected(relay_server, ["rr"]) for _ in range(3)]
     calls = [relay_server.originate("rr") for _ in range(6)]
-    await until(lambda: sum(len([e for e in a.events if e["event_type"] == "calling.call.receive"])
-                            for a in apps) == 6)
+    await until(
+        lambda: (
+            sum(
+                len([e for e in a.events if e["event_type"] == "calling.call.receive"])
+                for a in apps
+            )
+            == 6
+        )
+    )
     counts = [len([e for e in a.events if e["event_type"] == "calling.call.receive"]) for a in apps]
     assert counts == [2, 2, 2]
-    assert {e["params"]["call_id"] for a in apps for e in a.events
-            if e["event_type"] == "calling.call.receive"} == set(calls)
+    assert {
+        e["params"]["call_id"]
+        for a in apps
+        for e in a.events
+        if e["event_type"] == "calling.call.receive"
+    } == set(calls)
     for a in apps:
         await a.close()
 
@@ -120,7 +140,7 @@ async def test_calls_are_offered_round_robin(relay_server: LocalServer) -> None:
 async def test_projects_are_isolated(relay_server: LocalServer) -> None:
     mine = await connected(relay_server, ["shared"])
     theirs = WireClient(relay_server.ws_url)
-    (other_project, other_token), = relay_server.other_projects.items()
+    ((other_project, other_token),) = relay_server.other_projects.items()
     await theirs.connect(other_project, other_token, ["shared"])
     call_id = relay_server.originate("shared")
     await mine.wait_event("calling.call.receive", call_id=call_id)

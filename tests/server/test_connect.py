@@ -53,22 +53,32 @@ async def test_unknown_project_is_refused_like_a_bad_token(relay_server: LocalSe
 async def test_jwt_signed_with_the_project_token_authenticates(relay_server: LocalServer) -> None:
     import jwt
 
-    token = jwt.encode({"project": relay_server.project, "scopes": ["calling"]},
-                       relay_server.token, algorithm="HS256")
+    token = jwt.encode(
+        {"project": relay_server.project, "scopes": ["calling"]},
+        relay_server.token,
+        algorithm="HS256",
+    )
     client = WireClient(relay_server.ws_url)
     await client.open()
-    reply = await client.request("signalwire.connect", {
-        "version": {"major": 2, "minor": 0, "revision": 0},
-        "authentication": {"jwt_token": token},
-    })
+    reply = await client.request(
+        "signalwire.connect",
+        {
+            "version": {"major": 2, "minor": 0, "revision": 0},
+            "authentication": {"jwt_token": token},
+        },
+    )
     assert reply["result"]["authorization"]["scopes"] == ["calling"]
     await client.close()
     forged = jwt.encode({"project": relay_server.project}, "not-the-token", algorithm="HS256")
     bad = WireClient(relay_server.ws_url)
     await bad.open()
-    reply = await bad.request("signalwire.connect", {
-        "version": {"major": 2}, "authentication": {"jwt_token": forged},
-    })
+    reply = await bad.request(
+        "signalwire.connect",
+        {
+            "version": {"major": 2},
+            "authentication": {"jwt_token": forged},
+        },
+    )
     assert reply["error"]["code"] == -32002
 
 

@@ -32,8 +32,11 @@ async def test_resume_replays_missed_events_in_order(relay_server: LocalServer) 
     assert result["protocol"] == protocol
     await back.wait_event("calling.call.receive", call_id=second)
     await back.wait_event("signalwire.authorization.state")
-    missed = [(e["event_type"], e["params"].get("call_id"), e["params"].get("call_state"))
-              for e in back.events if e["event_type"] != "signalwire.authorization.state"]
+    missed = [
+        (e["event_type"], e["params"].get("call_id"), e["params"].get("call_state"))
+        for e in back.events
+        if e["event_type"] != "signalwire.authorization.state"
+    ]
     assert missed == [
         ("calling.call.state", call_id, "ending"),
         ("calling.call.state", call_id, "ended"),
@@ -66,7 +69,7 @@ async def test_unacknowledged_events_are_sent_again(relay_server: LocalServer) -
 async def test_protocol_of_another_project_is_not_resumed(relay_server: LocalServer) -> None:
     app = await connected(relay_server, ["default"])
     await app.drop()
-    (other_project, other_token), = relay_server.other_projects.items()
+    ((other_project, other_token),) = relay_server.other_projects.items()
     thief = WireClient(relay_server.ws_url)
     reply = await thief.connect(other_project, other_token, protocol=app.protocol)
     assert reply["result"]["session_restored"] is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from voxrelay.protocol.models import ContextsParams, Open, PingParams
+from voxrelay.protocol.models import ContextsParams, Open, PingParams, validate
 from voxrelay.server.dispatch import JsonDict, RequestContext, method, ok
 
 
@@ -25,7 +25,7 @@ class LegacyReceiveParams(Open):
 async def legacy_receive(ctx: RequestContext, params: LegacyReceiveParams) -> JsonDict:
     """The per-service form ``{context?, contexts?}``."""
     names = list(params.contexts or []) + ([params.context] if params.context else [])
-    return await receive(ctx, ContextsParams(contexts=names))
+    return await receive(ctx, validate(ContextsParams, {"contexts": names}))
 
 
 @method("signalwire.unreceive", ContextsParams)
