@@ -21,7 +21,7 @@ from rich.console import Console
 
 from voxrelay.cli.endpoints import http_base_url
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _follow(

@@ -24,7 +24,7 @@ from voxrelay.server.config import (
 from voxrelay.server.node import Node
 from voxrelay.server.tls import ensure_local_ca
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 class _Server(uvicorn.Server):

@@ -23,9 +23,13 @@ class VirtualCaller:
     def __init__(self, maxsize: int = 256) -> None:
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=maxsize)
         self.call: Call | None = None
+        self._last: tuple[CallState, EndReason | None] | None = None
 
     def on_state(self, call: Call) -> None:
         self.call = call
+        if self._last == (call.state, call.end_reason):
+            return
+        self._last = (call.state, call.end_reason)
         update = {
             "call_id": call.call_id,
             "call_state": call.state.value,
