@@ -102,3 +102,41 @@ async def test_a_second_socket_takes_the_session_over(relay_server: LocalServer)
     call_id = relay_server.originate("default")
     await second.wait_event("calling.call.receive", call_id=call_id)
     await second.close()
+
+
+async def test_a_request_resent_after_resume_is_not_executed_twice(
+    relay_server: LocalServer,
+) -> None:
+    caller = await connected(relay_server, [])
+    office = await connected(relay_server, ["office"])
+    dial = {
+        "jsonrpc": "2.0",
+        "id": "dial-once",
+        "method": "calling.dial",
+        "params": {
+            "tag": "t-once",
+            "devices": [
+                [
+                    {
+                        "type": "phone",
+                        "params": {"from_number": "+15553334444", "to_number": "+15550100001"},
+                    }
+                ]
+            ],
+        },
+    }
+    await caller.send(dial)
+    await office.wait_event("calling.call.receive")
+    await caller.drop()
+    back = WireClient(relay_server.ws_url)
+    await back.connect(relay_server.project, relay_server.token, protocol=caller.protocol)
+    fut = asyncio.get_running_loop().create_future()
+    back._responses["dial-once"] = fut
+    await back.send(dial)
+    reply = await asyncio.wait_for(fut, 5)
+    assert reply["result"]["code"] == "200"
+    await asyncio.sleep(0.5)
+    offers = [e for e in office.events if e["event_type"] == "calling.call.receive"]
+    assert len(offers) == 1
+    await back.close()
+    await office.close()

@@ -202,7 +202,14 @@ class RelayConnection:
                 request.id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {request.method}"
             )
             return
+        rid = str(request.id) if request.id is not None else None
+        cached = self.session.result_for(rid) if rid else None
+        if cached is not None:
+            self._reply(Response(request.id, cached))
+            return
         result = await self._run(spec, request)
+        if rid:
+            self.session.remember_result(rid, result)
         self._reply(Response(request.id, result))
 
     async def _run(self, spec: Any, request: Request) -> dict[str, Any]:

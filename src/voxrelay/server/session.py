@@ -55,6 +55,7 @@ class Session:
         self._pending: OrderedDict[str, str] = OrderedDict()
         self._max_unacked = max_unacked
         self.dropped_events = 0
+        self._results: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # -- connection -------------------------------------------------------------------
 
@@ -91,6 +92,18 @@ class Session:
 
     def expired(self, now: float, grace: float) -> bool:
         return self.detached_at is not None and now - self.detached_at >= grace
+
+    # -- requests -----------------------------------------------------------------------
+
+    def result_for(self, request_id: str) -> dict[str, Any] | None:
+        """The result already given to request ``request_id`` (a client resending after resume)."""
+        return self._results.get(request_id)
+
+    def remember_result(self, request_id: str, result: dict[str, Any], keep: int = 1024) -> None:
+        """Keep the last ``keep`` results so a resent request is answered, not executed twice."""
+        self._results[request_id] = result
+        if len(self._results) > keep:
+            self._results.popitem(last=False)
 
     # -- events -----------------------------------------------------------------------
 
