@@ -6,6 +6,7 @@ Events are acknowledged as they arrive (unless ``auto_ack`` is off) and collecte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -111,10 +112,8 @@ class WireClient:
             if remaining <= 0:
                 raise TimeoutError(f"no {event_type} {match}; got {self.summary()}")
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), remaining)
-            except TimeoutError:
-                pass
 
     def summary(self) -> list[tuple[str, Any]]:
         return [

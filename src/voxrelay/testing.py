@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -128,7 +129,7 @@ class LocalServer:
             try:
                 if self.http().get("/healthz", timeout=1.0).status_code == 200:
                     return self
-            except httpx.HTTPError:
+            except (httpx.HTTPError, OSError):  # not listening yet, or its CA not written yet
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(
@@ -164,7 +165,7 @@ class LocalServer:
     # -- HTTP helpers -------------------------------------------------------------------
 
     def http(self, project: str | None = None, token: str | None = None) -> httpx.Client:
-        verify: Any = str(self.ca_file) if self.tls else True
+        verify: Any = ssl.create_default_context(cafile=str(self.ca_file)) if self.tls else True
         return httpx.Client(
             base_url=self.http_url,
             auth=(project or self.project, token or self.token),
