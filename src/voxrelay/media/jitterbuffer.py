@@ -1,0 +1,152 @@
+"""An adaptive jitter buffer: RTP packets in, whenever they arrive; one frame out per tick.
+
+Packets are keyed by timestamp, so reordering and duplicates cost nothing. Playout starts
+once ``target`` frames are buffered; then every ``get()`` yields the packet for the next
+frame time or None (lost or not yet arrived: the caller conceals it). Packets for frames
+already played are late and dropped. The target delay follows the measured interarrival
+jitter (RFC 3550 §A.8): about three times the jitter plus one frame, between ``min_frames``
+and ``max_frames``. When the buffer holds more than the target for a while, one frame is
+skipped to bring the delay back down; after an underrun it refills to the target first.
+A new SSRC or a jump in timestamps (the far end paused sending) restarts playout.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from voxrelay.media.rtp import RtpPacket, ts_diff
+
+
+@dataclass(slots=True)
+class JitterStats:
+    received: int = 0
+    played: int = 0
+    lost: int = 0
+    late: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    resyncs: int = 0
+
+
+class JitterBuffer:
+    """See module docstring. ``frame_samples`` is the packet time in samples (160 = 20 ms)."""
+
+    def __init__(
+        self,
+        frame_samples: int = 160,
+        min_frames: int = 2,
+        max_frames: int = 12,
+        capacity: int = 64,
+    ) -> None:
+        self.frame = frame_samples
+        self.min_frames = min_frames
+        self.max_frames = max_frames
+        self.capacity = capacity
+        self.target = min_frames
+        self.jitter = 0.0  # in samples, RFC 3550 §A.8 estimator
+        self.stats = JitterStats()
+        self._packets: dict[int, RtpPacket] = {}
+        self._ssrc: int | None = None
+        self._next_ts: int | None = None  # timestamp of the next frame to play
+        self._playing = False
+        self._started = False  # played a frame since the last (re)start
+        self._over_target = 0
+        self._transit: int | None = None
+        self._floor = min_frames
+        self._calm = 0
+
+    @property
+    def depth(self) -> int:
+        """Frames buffered from the next one to play to the newest one held."""
+        if not self._packets or self._next_ts is None:
+            return len(self._packets)
+        newest = max(ts_diff(ts, self._next_ts) for ts in self._packets)
+        return max(0, newest // self.frame + 1)
+
+    def put(self, packet: RtpPacket, arrival: int) -> None:
+        """Hold ``packet``; ``arrival`` is the receive time in samples of the local clock."""
+        self.stats.received += 1
+        if packet.ssrc != self._ssrc:
+            self._restart(packet.ssrc)
+        self._update_jitter(packet.timestamp, arrival)
+        if self._next_ts is None:
+            self._next_ts = packet.timestamp
+        offset = ts_diff(packet.timestamp, self._next_ts)
+        if offset < 0:
+            if self._started:
+                self.stats.late += 1
+                return
+            self._next_ts = packet.timestamp  # an earlier packet arrived while buffering
+        elif offset > self.max_frames * self.frame * 4:
+            self._resync(packet.timestamp)
+        if packet.timestamp in self._packets:
+            self.stats.duplicate += 1
+            return
+        self._packets[packet.timestamp] = packet
+        if len(self._packets) > self.capacity:
+            del self._packets[min(self._packets, key=lambda ts: ts_diff(ts, self._next_ts or ts))]
+
+    def get(self) -> RtpPacket | None:
+        """The packet for the next frame time, or None (still filling, lost or underrun)."""
+        if self._next_ts is None:
+            return None
+        if not self._playing:
+            if self.depth < self.target:
+                return None
+            self._playing = self._started = True
+        if not self._packets:
+            self._playing = False  # underrun: refill to a larger target before playing again
+            self._floor = min(self.max_frames, self.target + 1)
+            self.target = self._floor
+            self._calm = 0
+            return None
+        self._maybe_skip()
+        packet = self._packets.pop(self._next_ts, None)
+        self._next_ts = (self._next_ts + self.frame) & 0xFFFFFFFF
+        if packet is None:
+            self.stats.lost += 1
+        else:
+            self.stats.played += 1
+        return packet
+
+    def _maybe_skip(self) -> None:
+        assert self._next_ts is not None
+        if self.depth > self.target + 2:
+            self._over_target += 1
+        else:
+            self._over_target = 0
+        if self._over_target >= 25:  # half a second above target: drop one frame
+            self._over_target = 0
+            self._packets.pop(self._next_ts, None)
+            self._next_ts = (self._next_ts + self.frame) & 0xFFFFFFFF
+            self.stats.skipped += 1
+
+    def _update_jitter(self, timestamp: int, arrival: int) -> None:
+        transit = ts_diff(arrival, timestamp)
+        if self._transit is not None:
+            d = abs(transit - self._transit)
+            if d < self.frame * 50:  # ignore timestamp jumps (pauses), they are not jitter
+                self.jitter += (d - self.jitter) / 16
+        self._transit = transit
+        self._calm += 1
+        if self._calm >= 500 and self._floor > self.min_frames:  # 10 s without underrun
+            self._floor -= 1
+            self._calm = 0
+        wanted = max(math.ceil(3 * self.jitter / self.frame) + 1, self._floor)
+        self.target = max(self.min_frames, min(self.max_frames, wanted))
+
+    def _restart(self, ssrc: int) -> None:
+        if self._ssrc is not None:
+            self.stats.resyncs += 1
+        self._ssrc = ssrc
+        self._packets.clear()
+        self._next_ts = None
+        self._playing = self._started = False
+        self._transit = None
+
+    def _resync(self, timestamp: int) -> None:
+        self.stats.resyncs += 1
+        self._packets.clear()
+        self._next_ts = timestamp
+        self._playing = self._started = False

@@ -1,0 +1,134 @@
+"""RTP packets (RFC 3550 §5.1) and the sending side of one RTP stream. Sans-I/O.
+
+``RtpPacket.parse`` turns a datagram into a packet, raising RtpError for anything that is not
+RTP version 2 with a consistent header; ``serialize`` does the reverse. Sequence numbers and
+timestamps wrap modulo 2**16 and 2**32: compare them with ``seq_diff`` / ``ts_diff``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import struct
+from dataclasses import dataclass, field
+
+_HEADER = struct.Struct("!BBHII")
+
+
+class RtpError(ValueError):
+    """A datagram that is not a well-formed RTP packet."""
+
+
+def seq_diff(a: int, b: int) -> int:
+    """``a - b`` for 16-bit sequence numbers, in -32768..32767 (RFC 3550 §A.1)."""
+    return ((a - b + 0x8000) & 0xFFFF) - 0x8000
+
+
+def ts_diff(a: int, b: int) -> int:
+    """``a - b`` for 32-bit timestamps, in -2**31..2**31-1."""
+    return ((a - b + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+
+
+def is_rtcp(data: bytes) -> bool:
+    """True for an RTCP packet sharing the RTP port (payload types 200-204, RFC 5761 §4)."""
+    return len(data) >= 2 and 200 <= data[1] <= 204
+
+
+@dataclass(slots=True)
+class RtpPacket:
+    """One RTP packet. ``extension`` is ``(profile, data)`` with data a multiple of 4 bytes."""
+
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    payload: bytes = b""
+    marker: bool = False
+    csrc: tuple[int, ...] = ()
+    extension: tuple[int, bytes] | None = None
+
+    def serialize(self) -> bytes:
+        b0 = 0x80 | (0x10 if self.extension else 0) | len(self.csrc)
+        b1 = (0x80 if self.marker else 0) | (self.payload_type & 0x7F)
+        parts = [
+            _HEADER.pack(
+                b0, b1, self.sequence & 0xFFFF, self.timestamp & 0xFFFFFFFF, self.ssrc & 0xFFFFFFFF
+            )
+        ]
+        parts += [struct.pack("!I", c) for c in self.csrc]
+        if self.extension:
+            profile, data = self.extension
+            parts.append(struct.pack("!HH", profile, len(data) // 4) + data)
+        parts.append(self.payload)
+        return b"".join(parts)
+
+    @classmethod
+    def parse(cls, data: bytes) -> RtpPacket:
+        """Parse a datagram. Raises RtpError (version, length, padding or extension wrong)."""
+        if len(data) < 12:
+            raise RtpError(f"{len(data)} bytes is shorter than an RTP header")
+        b0, b1, seq, ts, ssrc = _HEADER.unpack_from(data)
+        if b0 >> 6 != 2:
+            raise RtpError(f"RTP version {b0 >> 6}, expected 2")
+        offset = 12 + 4 * (b0 & 0x0F)
+        if len(data) < offset:
+            raise RtpError("CSRC list runs past the end of the packet")
+        csrc = struct.unpack_from(f"!{b0 & 0x0F}I", data, 12)
+        extension = None
+        if b0 & 0x10:
+            if len(data) < offset + 4:
+                raise RtpError("header extension runs past the end of the packet")
+            profile, words = struct.unpack_from("!HH", data, offset)
+            end = offset + 4 + 4 * words
+            if len(data) < end:
+                raise RtpError("header extension runs past the end of the packet")
+            extension = (profile, bytes(data[offset + 4 : end]))
+            offset = end
+        end = len(data)
+        if b0 & 0x20:
+            pad = data[-1]
+            if pad == 0 or offset + pad > end:
+                raise RtpError(f"bad padding length {pad}")
+            end -= pad
+        return cls(
+            b1 & 0x7F,
+            seq,
+            ts,
+            ssrc,
+            bytes(data[offset:end]),
+            bool(b1 & 0x80),
+            tuple(csrc),
+            extension,
+        )
+
+
+@dataclass(slots=True)
+class RtpStream:
+    """The sending side of one stream: random SSRC, sequence and timestamp origin (RFC 3550 §5.1).
+
+    ``timestamp`` is the media clock of the next frame in samples; ``advance(n)`` moves it on.
+    """
+
+    clock_rate: int = 8000
+    ssrc: int = field(default_factory=lambda: secrets.randbits(32))
+    sequence: int = field(default_factory=lambda: secrets.randbits(16))
+    timestamp: int = field(default_factory=lambda: secrets.randbits(32))
+    packets: int = 0
+    octets: int = 0
+
+    def packet(
+        self,
+        payload: bytes,
+        payload_type: int,
+        *,
+        marker: bool = False,
+        timestamp: int | None = None,
+    ) -> RtpPacket:
+        """The next packet of the stream (sequence + 1) at ``timestamp`` (default: now)."""
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.packets += 1
+        self.octets += len(payload)
+        ts = self.timestamp if timestamp is None else timestamp
+        return RtpPacket(payload_type, self.sequence, ts, self.ssrc, payload, marker)
+
+    def advance(self, samples: int) -> None:
+        self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF
