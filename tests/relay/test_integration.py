@@ -348,3 +348,15 @@ def test_run_returns_cleanly_on_sigint(relay_server: LocalServer) -> None:
             proc.kill()
     assert proc.returncode == 0, err
     assert "returned" in out and "Traceback" not in err
+
+
+async def test_wss_with_ca_from_environment(
+    tls_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGNALWIRE_RELAY_CA_FILE", str(tls_server.ca_file))
+    client = RelayClient(
+        tls_server.project, tls_server.token, host=f"wss://{tls_server.host}", timings=FAST
+    )
+    async with client:
+        assert client.connection.url.startswith("wss://") and client.relay_protocol
+        assert await client.execute("signalwire.ping", {}) is not None
