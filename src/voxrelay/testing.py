@@ -127,8 +127,9 @@ class LocalServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"voxrelay serve exited early:\n{self.log_path.read_text()}")
             try:
-                if self.http().get("/healthz", timeout=1.0).status_code == 200:
-                    return self
+                with self.http() as client:  # closed at once: no idle keep-alive at shutdown
+                    if client.get("/healthz", timeout=1.0).status_code == 200:
+                        return self
             except (httpx.HTTPError, OSError):  # not listening yet, or its CA not written yet
                 time.sleep(0.05)
         self.stop()

@@ -6,10 +6,11 @@ server: ``signalwire.event``, ``signalwire.ping``, ``signalwire.disconnect``) an
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from voxrelay.protocol.codes import ErrorCode
 
@@ -81,7 +82,7 @@ def new_id() -> str:
 
 def encode(message: Message) -> str:
     """Serialise a message to the text of one WebSocket frame."""
-    return json.dumps(message.to_dict(), separators=(",", ":"))
+    return orjson.dumps(message.to_dict()).decode()
 
 
 def _read_id(obj: JsonDict) -> str | int | None:
@@ -98,8 +99,8 @@ def parse_message(data: str | bytes) -> Message:
     JSON that is not a single JSON-RPC 2.0 object (batches are not used by RELAY).
     """
     try:
-        obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
         raise ProtocolError(ErrorCode.PARSE_ERROR, f"Parse error: {exc}") from None
     return message_from_dict(obj)
 

@@ -55,6 +55,7 @@ AUTH_FAILED_MESSAGE = (
 CLOSE_AUTH_FAILED = 4001
 CLOSE_PING_TIMEOUT = 4002
 CLOSE_SHUTDOWN = 1001
+CLOSE_RESTART = 1012
 _CLOSE = object()
 
 
@@ -138,9 +139,6 @@ class RelayConnection:
                     f"frame of {len(data)} bytes exceeds the limit of {max_bytes}",
                 )
                 continue
-            if not self._bucket.take():
-                self._error(None, ErrorCode.RATE_LIMITED, "rate limit exceeded: slow down")
-                continue
             await self._handle_frame(data)
 
     async def _pinger(self) -> None:
@@ -186,6 +184,9 @@ class RelayConnection:
             self.session.ack(rid)
 
     async def _on_request(self, request: Request) -> None:
+        if not self._bucket.take():  # requests only: acks and pongs never count
+            self._error(request.id, ErrorCode.RATE_LIMITED, "rate limit exceeded: slow down")
+            return
         if request.method == "signalwire.connect":
             await self._connect(request)
             return
@@ -293,4 +294,7 @@ def _authorization_state() -> str:
 async def relay_endpoint(websocket: WebSocket) -> None:
     """ASGI WebSocket handler for ``/``."""
     node: Node = websocket.app.state.node
+    if node.shutting_down:
+        await websocket.close(code=CLOSE_RESTART)  # before accept: the handshake is refused
+        return
     await RelayConnection(node, websocket).run()

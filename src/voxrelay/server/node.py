@@ -28,6 +28,7 @@ class Node:
     router: CallRouter = field(init=False)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
+    shutting_down: bool = False
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -58,7 +59,8 @@ class Node:
         return len(gone)
 
     async def shutdown(self) -> None:
-        """Tell every connected client to reconnect fresh, then close their sockets."""
+        """Refuse new sockets; tell every connected client to reconnect fresh, then close."""
+        self.shutting_down = True
         for conn in list(self.connections):
             await conn.shutdown()
         await asyncio.sleep(0.05)
