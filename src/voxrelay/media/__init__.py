@@ -1,1 +1,4 @@
-"""The media engine: RTP, codecs, jitter buffer, media clock and the per-leg components. Knows nothing of RELAY."""
+"""The media engine: RTP, codecs, jitter buffer, media clock, legs and their components.
+
+It knows nothing of RELAY: the server composes it with calls.
+"""

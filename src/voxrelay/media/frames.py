@@ -1,0 +1,52 @@
+"""Frames: 20 ms of 8 kHz mono audio as int16 arrays of 160 samples, and helpers on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FRAME = 160
+RATE = 8000
+Frame = npt.NDArray[np.int16]
+SILENCE: Frame = np.zeros(FRAME, dtype=np.int16)
+SILENCE.flags.writeable = False
+
+
+def gain(db: float) -> float:
+    """The amplitude factor of ``db`` decibels."""
+    return float(10.0 ** (db / 20.0))
+
+
+def scale(frame: Frame, factor: float) -> Frame:
+    """``frame`` times ``factor``, saturated to int16."""
+    if factor == 1.0:
+        return frame
+    out: Frame = np.clip(frame.astype(np.float32) * factor, -32768, 32767).astype(np.int16)
+    return out
+
+
+def mix(frames: list[Frame]) -> Frame:
+    """Sum of frames, saturated to int16 (SILENCE when there are none)."""
+    if not frames:
+        return SILENCE
+    if len(frames) == 1:
+        return frames[0]
+    total = np.sum(np.stack(frames).astype(np.int32), axis=0)
+    out: Frame = np.clip(total, -32768, 32767).astype(np.int16)
+    return out
+
+
+def chunk(samples: Frame) -> list[Frame]:
+    """Split samples into 160-sample frames, the last one padded with silence."""
+    pad = (-len(samples)) % FRAME
+    if pad:
+        samples = np.concatenate([samples, np.zeros(pad, dtype=np.int16)])
+    return list(samples.reshape(-1, FRAME))
+
+
+def rms_dbfs(samples: Frame) -> float:
+    """Root-mean-square level in dB relative to full scale (-inf for digital silence)."""
+    if len(samples) == 0:
+        return float("-inf")
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+    return 20 * float(np.log10(rms / 32768.0)) if rms > 0 else float("-inf")

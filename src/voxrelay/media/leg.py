@@ -1,0 +1,145 @@
+"""A leg: one side of media. RTP in through a jitter buffer, components in the middle, RTP out.
+
+Each media clock tick (20 ms) the leg takes one frame from its jitter buffer (``heard``),
+mixes its players into the frame it sends (``said``), hands both to its listeners
+(recorders, collectors, detectors) and sends one RTP packet. Components attach under a
+``control_id`` and report through their own callbacks; the leg knows nothing of RELAY.
+
+Symmetric RTP (RFC 4961): packets go to where the far end's packets come from once any
+arrive. No packets for ``inactivity_timeout`` seconds while answered fires ``on_inactive``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from voxrelay.media.codecs import Codec
+from voxrelay.media.frames import FRAME, SILENCE, Frame, mix
+from voxrelay.media.jitterbuffer import JitterBuffer
+from voxrelay.media.rtp import RtpError, RtpPacket, RtpStream, is_rtcp
+
+log = logging.getLogger(__name__)
+
+
+class Player(Protocol):
+    """Produces what the leg says: one frame per tick, or None when it has finished."""
+
+    control_id: str
+
+    def next_frame(self) -> Frame | None: ...
+
+
+class Listener(Protocol):
+    """Consumes what the leg hears and says, each tick."""
+
+    control_id: str
+
+    def on_frame(self, heard: Frame, said: Frame) -> None: ...
+
+
+class Leg:
+    """See module docstring. ``send`` is the transport's datagram writer (bytes -> None)."""
+
+    def __init__(
+        self,
+        codec: Codec,
+        *,
+        telephone_event: int | None = 101,
+        inactivity_timeout: float = 30.0,
+        name: str = "",
+    ) -> None:
+        self.name = name
+        self.codec = codec
+        self.telephone_event = telephone_event
+        self.stream = RtpStream(clock_rate=codec.clock_rate)
+        self.jitter = JitterBuffer(frame_samples=FRAME)
+        self.players: list[Player] = []
+        self.listeners: list[Listener] = []
+        self.send: Callable[[bytes], None] | None = None
+        self.on_inactive: Callable[[], None] | None = None
+        self.on_telephone_event: Callable[[RtpPacket], None] | None = None
+        self.inactivity_ticks = int(inactivity_timeout / 0.02) if inactivity_timeout else 0
+        self.active = True
+        self.muted = False
+        self._tick = 0
+        self._last_rx_tick = 0
+        self.received = 0
+        self.invalid = 0
+
+    # -- from the network -----------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        """One datagram from the far end (RTP or RTCP)."""
+        if is_rtcp(data):
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpError:
+            self.invalid += 1
+            return
+        self.received += 1
+        self._last_rx_tick = self._tick
+        if packet.payload_type == self.codec.payload_type:
+            self.jitter.put(packet, self._tick * FRAME)
+        elif packet.payload_type == self.telephone_event and self.on_telephone_event:
+            self.on_telephone_event(packet)
+
+    # -- each tick ------------------------------------------------------------------------
+
+    def tick(self, n: int) -> None:
+        """Advance one 20 ms frame (called by the media clock)."""
+        self._tick = n
+        packet = self.jitter.get()
+        heard = SILENCE if packet is None else self._decode(packet.payload)
+        said = self._said()
+        for listener in list(self.listeners):
+            listener.on_frame(heard, said)
+        if self.send is not None and self.active:
+            out = SILENCE if self.muted else said
+            self.send(
+                self.stream.packet(self.codec.encode(out), self.codec.payload_type).serialize()
+            )
+        self.stream.advance(FRAME)
+        self._check_inactivity()
+
+    def _decode(self, payload: bytes) -> Frame:
+        frame = self.codec.decode(payload)
+        return frame if len(frame) == FRAME else _fit(frame)  # another ptime: pad or cut
+
+    def _said(self) -> Frame:
+        frames = []
+        for player in list(self.players):
+            frame = player.next_frame()
+            if frame is None:
+                self.players.remove(player)
+            else:
+                frames.append(frame)
+        return mix(frames)
+
+    def _check_inactivity(self) -> None:
+        if not self.inactivity_ticks or self.on_inactive is None:
+            return
+        if self._tick - self._last_rx_tick > self.inactivity_ticks:
+            self._last_rx_tick = self._tick
+            self.on_inactive()
+
+    # -- components -----------------------------------------------------------------------
+
+    def add_player(self, player: Player) -> None:
+        self.players.append(player)
+
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def remove(self, control_id: str) -> None:
+        """Detach every component registered under ``control_id``."""
+        self.players = [p for p in self.players if p.control_id != control_id]
+        self.listeners = [c for c in self.listeners if c.control_id != control_id]
+
+
+def _fit(frame: Frame) -> Frame:
+    out = SILENCE.copy()
+    out[: len(frame)] = frame[:FRAME]
+    return out

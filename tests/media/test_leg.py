@@ -1,0 +1,96 @@
+"""Two legs on real UDP sockets, one media clock: what one plays, the other hears."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from voxrelay.media.clock import MediaClock
+from voxrelay.media.codecs import PCMA, PCMU, Codec
+from voxrelay.media.frames import RATE, Frame
+from voxrelay.media.leg import Leg
+from voxrelay.media.player import Player, PlayState
+from voxrelay.media.sources import ringtone, silence, tone
+from voxrelay.media.transport import open_transport
+
+
+class Tape:
+    control_id = "tape"
+
+    def __init__(self) -> None:
+        self.heard: list[Frame] = []
+
+    def on_frame(self, heard: Frame, said: Frame) -> None:
+        self.heard.append(heard)
+
+    def audio(self) -> Frame:
+        return np.concatenate(self.heard)
+
+
+def dominant_hz(samples: Frame) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / RATE)[int(np.argmax(spectrum))])
+
+
+async def pair(codec: Codec) -> tuple[Leg, Leg, MediaClock, list[object]]:
+    a, b = Leg(codec, name="a"), Leg(codec, name="b")
+    ta = await open_transport(a, "127.0.0.1")
+    tb = await open_transport(b, "127.0.0.1", remote=ta.local)
+    ta.remote = tb.local
+    clock = MediaClock()
+    clock.subscribe(a.tick)
+    clock.subscribe(b.tick)
+    clock.start()
+    return a, b, clock, [ta, tb]
+
+
+async def test_a_tone_crosses_rtp_and_arrives_intact() -> None:
+    for codec in (PCMU, PCMA):
+        a, b, clock, transports = await pair(codec)
+        tape = Tape()
+        b.add_listener(tape)
+        states: list[str] = []
+        a.add_player(
+            Player("p", [tone((1000.0,), 1.0)], on_state=lambda p, s=states: s.append(p.state))
+        )
+        await asyncio.sleep(1.6)
+        await clock.stop()
+        for t in transports:
+            t.close()  # type: ignore[attr-defined]
+        heard = tape.audio()
+        loud = heard[np.abs(heard) > 1000]
+        assert 0.8 * RATE < len(np.nonzero(np.abs(heard) > 500)[0]) * 1.6 < 1.2 * 1.6 * RATE
+        assert abs(dominant_hz(heard) - 1000) < 10
+        assert len(loud) > 0
+        assert states == [PlayState.FINISHED]
+        assert b.jitter.stats.played >= 60 and b.jitter.stats.late == 0
+        assert clock.stats.late <= 2
+
+
+def test_player_pause_volume_loop_without_a_network() -> None:
+    beep = tone((440.0,), 0.2, level_dbfs=-20)
+    player = Player("p", [beep, silence(0.1)], loop=2)
+    frames = [player.next_frame() for _ in range(5)]
+    assert all(f is not None for f in frames)
+    player.pause()
+    paused = player.next_frame()
+    assert paused is not None and not paused.any()
+    player.resume()
+    player.set_volume(6.0)
+    louder = player.next_frame()
+    assert louder is not None
+    assert 1.9 < np.abs(louder).max() / np.abs(beep[:160]).max() < 2.1
+    rest = []
+    while (f := player.next_frame()) is not None:
+        rest.append(f)
+    assert 5 + 1 + len(rest) == 30  # two rounds of 15 frames; the paused tick played nothing
+    assert player.state is PlayState.FINISHED
+
+
+def test_ringtones_have_their_cadence() -> None:
+    us = ringtone("us", 6.0)
+    on = np.abs(us.reshape(-1, 160)).max(axis=1) > 0
+    assert on[:100].all() and not on[100:300].any()  # 2 s on, 4 s off
+    uk = ringtone("uk", None)
+    assert len(uk) == int(3.0 * RATE)
