@@ -94,3 +94,36 @@ def test_ringtones_have_their_cadence() -> None:
     assert on[:100].all() and not on[100:300].any()  # 2 s on, 4 s off
     uk = ringtone("uk", None)
     assert len(uk) == int(3.0 * RATE)
+
+
+class Keys:
+    control_id = "keys"
+
+    def __init__(self) -> None:
+        self.digits = ""
+
+    def on_digit(self, digit: str) -> None:
+        self.digits += digit
+
+
+async def test_dtmf_crosses_as_rfc4733_and_in_band() -> None:
+    from voxrelay.media.digitsender import DigitSender
+    from voxrelay.media.dtmf import DtmfDetector, digits_to_audio
+
+    a, b, clock, transports = await pair(PCMU)
+    keys = Keys()
+    b.add_digit_listener(keys)
+    done: list[str] = []
+    a.add_digit_sender(DigitSender("d", "12w#*A", on_done=lambda s: done.append(s.digits)))
+    await asyncio.sleep(2.3)
+    assert keys.digits == "12#*A" and done == ["12w#*A"]
+    # a peer without telephone-event: in-band tones through a player, detected by Goertzel
+    b.inband = DtmfDetector()
+    b.telephone_event = None
+    keys.digits = ""
+    a.add_player(Player("inband", [digits_to_audio("905")]))
+    await asyncio.sleep(1.0)
+    await clock.stop()
+    for t in transports:
+        t.close()  # type: ignore[attr-defined]
+    assert keys.digits == "905"

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from voxrelay.media.codecs import Codec
+from voxrelay.media.digitsender import DigitSender, Step
+from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
 from voxrelay.media.frames import FRAME, SILENCE, Frame, mix
 from voxrelay.media.jitterbuffer import JitterBuffer
 from voxrelay.media.rtp import RtpError, RtpPacket, RtpStream, is_rtcp
@@ -39,6 +41,14 @@ class Listener(Protocol):
     def on_frame(self, heard: Frame, said: Frame) -> None: ...
 
 
+class DigitListener(Protocol):
+    """Told of every DTMF key the far end presses (RFC 4733 or in-band)."""
+
+    control_id: str
+
+    def on_digit(self, digit: str) -> None: ...
+
+
 class Leg:
     """See module docstring. ``send`` is the transport's datagram writer (bytes -> None)."""
 
@@ -57,9 +67,14 @@ class Leg:
         self.jitter = JitterBuffer(frame_samples=FRAME)
         self.players: list[Player] = []
         self.listeners: list[Listener] = []
+        self.digit_listeners: list[DigitListener] = []
+        self.on_digit: Callable[[str], None] | None = None
         self.send: Callable[[bytes], None] | None = None
         self.on_inactive: Callable[[], None] | None = None
-        self.on_telephone_event: Callable[[RtpPacket], None] | None = None
+        self._events = TelephoneEventReceiver()
+        self.inband = DtmfDetector() if telephone_event is None else None
+        self.digit_senders: list[DigitSender] = []
+        self._event_ts = 0
         self.inactivity_ticks = int(inactivity_timeout / 0.02) if inactivity_timeout else 0
         self.active = True
         self.muted = False
@@ -83,8 +98,11 @@ class Leg:
         self._last_rx_tick = self._tick
         if packet.payload_type == self.codec.payload_type:
             self.jitter.put(packet, self._tick * FRAME)
-        elif packet.payload_type == self.telephone_event and self.on_telephone_event:
-            self.on_telephone_event(packet)
+        elif packet.payload_type == self.telephone_event:
+            try:
+                self._digits(self._events.feed(packet.timestamp, packet.payload))
+            except ValueError:
+                self.invalid += 1
 
     # -- each tick ------------------------------------------------------------------------
 
@@ -93,16 +111,49 @@ class Leg:
         self._tick = n
         packet = self.jitter.get()
         heard = SILENCE if packet is None else self._decode(packet.payload)
+        if self.inband is not None:
+            self._digits(self.inband.feed(heard))
         said = self._said()
         for listener in list(self.listeners):
             listener.on_frame(heard, said)
         if self.send is not None and self.active:
-            out = SILENCE if self.muted else said
-            self.send(
-                self.stream.packet(self.codec.encode(out), self.codec.payload_type).serialize()
-            )
+            self._send_frame(said)
         self.stream.advance(FRAME)
         self._check_inactivity()
+
+    def _send_frame(self, said: Frame) -> None:
+        assert self.send is not None
+        step = self._event_step()
+        payload = step[0] if step is not None else None
+        if payload is not None and step is not None and self.telephone_event is not None:
+            if step[1]:
+                self._event_ts = self.stream.timestamp
+            packet = self.stream.packet(
+                payload, self.telephone_event, marker=step[1], timestamp=self._event_ts
+            )
+        else:
+            out = SILENCE if self.muted else said
+            packet = self.stream.packet(self.codec.encode(out), self.codec.payload_type)
+        self.send(packet.serialize())
+
+    def _event_step(self) -> Step | None:
+        while self.digit_senders:
+            step = self.digit_senders[0].next_step()
+            if step is not None:
+                return step
+            self.digit_senders.pop(0)
+        return None
+
+    def add_digit_sender(self, sender: DigitSender) -> None:
+        """Queue RFC 4733 keys; senders run one after another. Needs ``telephone_event``."""
+        self.digit_senders.append(sender)
+
+    def _digits(self, events: list[DtmfEvent]) -> None:
+        for event in events:
+            if self.on_digit is not None:
+                self.on_digit(event.digit)
+            for listener in list(self.digit_listeners):
+                listener.on_digit(event.digit)
 
     def _decode(self, payload: bytes) -> Frame:
         frame = self.codec.decode(payload)
@@ -133,10 +184,17 @@ class Leg:
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
 
+    def add_digit_listener(self, listener: DigitListener) -> None:
+        self.digit_listeners.append(listener)
+
     def remove(self, control_id: str) -> None:
         """Detach every component registered under ``control_id``."""
         self.players = [p for p in self.players if p.control_id != control_id]
         self.listeners = [c for c in self.listeners if c.control_id != control_id]
+        self.digit_listeners = [c for c in self.digit_listeners if c.control_id != control_id]
+        for sender in self.digit_senders:
+            if sender.control_id == control_id:
+                sender.stop()
 
 
 def _fit(frame: Frame) -> Frame:
