@@ -6,9 +6,16 @@ keys it knows, and reports a bad field by its dotted path (see ``validate``).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from voxrelay.protocol.states import EndReason
 
@@ -175,3 +182,58 @@ class DialParams(Open):
         if any(not step for step in v):
             raise ValueError("every serial step must hold at least one device")
         return v
+
+
+# -- media (reference §2.2-2.6, §3.1) ------------------------------------------------------
+
+
+class MediaItem(Open):
+    """A play item in the nested wire form ``{type, params}`` (reference §3.1).
+
+    The flat form ``{"type": "tts", "text": ...}`` some SDKs and docs use is folded into the
+    nested one. Each type's required parameter is checked: audio ``url``, tts ``text``,
+    silence ``duration`` (> 0 s), ringtone ``name``.
+    """
+
+    type: Literal["audio", "tts", "silence", "ringtone"]
+    params: JsonDict = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_flat(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "params" not in data and "type" in data:
+            return {"type": data["type"], "params": {k: v for k, v in data.items() if k != "type"}}
+        return data
+
+    @model_validator(mode="after")
+    def _required(self) -> MediaItem:
+        key = {"audio": "url", "tts": "text", "silence": "duration", "ringtone": "name"}[self.type]
+        value = self.params.get(key)
+        if value is None or value == "":
+            raise ValueError(f"{self.type} item needs params.{key}")
+        if key == "duration" and (not isinstance(value, int | float) or value <= 0):
+            raise ValueError("silence params.duration must be a number of seconds > 0")
+        if key in ("url", "text", "name") and not isinstance(value, str):
+            raise ValueError(f"{self.type} params.{key} must be a string")
+        return self
+
+
+Volume = Annotated[float, Field(ge=-40.0, le=40.0)]
+
+
+class ControlRef(CallRef):
+    """A command on a running component: its ``control_id``."""
+
+    control_id: str = Field(min_length=1, max_length=256)
+
+
+class PlayParams(ControlRef):
+    play: list[MediaItem] = Field(min_length=1, max_length=100)
+    volume: Volume = 0.0
+    direction: Literal["listen", "speak", "both"] = "listen"
+    loop: int = Field(default=1, ge=0)
+    status_url: str | None = None
+
+
+class VolumeParams(ControlRef):
+    volume: Volume

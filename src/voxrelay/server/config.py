@@ -56,6 +56,13 @@ class ServerConfig:
     max_calls: int = 10_000
     rate_limit_per_s: float = 500.0
     rate_burst: float = 1_000.0
+    rtp_host: str | None = None  # default: the same address as host
+    rtp_ports: tuple[int, int] = (20000, 30000)
+    rtp_timeout: float = 30.0  # seconds without RTP from the far end before the call ends
+    media_dirs: list[Path] = field(default_factory=list)  # where file:// audio may come from
+    media_allow_hosts: list[str] = field(default_factory=list)  # extra hosts audio URLs may use
+    max_media_bytes: int = 50 * 1024 * 1024
+    media_fetch_timeout: float = 15.0
 
     @property
     def tls(self) -> bool:

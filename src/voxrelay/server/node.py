@@ -8,10 +8,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxrelay.protocol.states import EndReason
+from voxrelay.server.audio import AudioLoader
 from voxrelay.server.auth import Authenticator
 from voxrelay.server.calls.registry import CallRegistry
 from voxrelay.server.calls.routing import CallRouter
 from voxrelay.server.config import ServerConfig
+from voxrelay.server.media import MediaEngine
 from voxrelay.server.sessions import SessionRegistry
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,8 @@ class Node:
     sessions: SessionRegistry = field(init=False)
     calls: CallRegistry = field(init=False)
     router: CallRouter = field(init=False)
+    media: MediaEngine = field(init=False)
+    audio: AudioLoader = field(init=False)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
     shutting_down: bool = False
@@ -35,6 +40,8 @@ class Node:
         self.auth = Authenticator(cfg.projects)
         self.sessions = SessionRegistry(cfg.node_id, cfg.max_unacked_events)
         self.calls = CallRegistry()
+        self.media = MediaEngine(cfg)
+        self.audio = AudioLoader(cfg)
         self.router = CallRouter(
             self.sessions, self.calls, node_id=cfg.node_id, ring_timeout=cfg.ring_timeout
         )
@@ -61,11 +68,14 @@ class Node:
     async def shutdown(self) -> None:
         """Refuse new sockets; tell every connected client to reconnect fresh, then close."""
         self.shutting_down = True
+        for call in self.calls.active():
+            call.hang_up(EndReason.HANGUP)  # ends media: recordings are finalised
         for conn in list(self.connections):
             await conn.shutdown()
         await asyncio.sleep(0.05)
         for task in list(self.background):
             task.cancel()
+        await self.media.stop()
 
     async def housekeeping(self, interval: float = 1.0) -> None:
         while True:

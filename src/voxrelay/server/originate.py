@@ -4,8 +4,9 @@
 an inbound call to ``context``, as a phone calling one of your numbers would, and returns it.
 ``GET /api/virtual/calls/{id}`` reads its state, ``GET .../events`` streams its progress as
 NDJSON (one ``{"call_id","call_state","end_reason","time"}`` per line, ending at ``ended``),
-``DELETE`` hangs up as the caller. Until the media and SIP layers land these calls carry
-signalling only.
+``DELETE`` hangs up as the caller. With ``"media": {"rtp_host", "rtp_port", "codecs"?,
+"telephone_event"?}`` the call carries real RTP: the reply's ``media`` says where to send it
+and which codec was chosen (a small offer/answer until SIP lands).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from voxrelay.protocol.models import Open
+from voxrelay.protocol.states import Direction, EndReason
 from voxrelay.server.calls import Call
 from voxrelay.server.calls.far_end import VirtualCaller
 from voxrelay.server.httputil import HTTPError, authenticate, json_body, node_of
+from voxrelay.server.media import MediaError, MediaOffer
 
 
 class OriginateBody(Open):
@@ -29,6 +32,7 @@ class OriginateBody(Open):
     from_: str = Field(alias="from", min_length=1, max_length=256)
     to: str = Field(min_length=1, max_length=256)
     ring_timeout: float | None = Field(default=None, gt=0, le=600)
+    media: MediaOffer | None = None
 
 
 def _call_view(call: Call) -> dict[str, object]:
@@ -59,9 +63,20 @@ async def create(request: Request) -> Response:
         raise HTTPError(503, "too many active calls on this server")
     device = {"type": "phone", "params": {"from_number": body.from_, "to_number": body.to}}
     caller = VirtualCaller()
-    call = node.router.inbound(principal.project, body.context, device, caller, body.ring_timeout)
+    call = node.router.new_call(principal.project, Direction.INBOUND, device, context=body.context)
+    call.far_end = caller
     caller.on_state(call)
-    return JSONResponse(_call_view(call), status_code=201)
+    view = _call_view(call)
+    if body.media is not None:
+        try:
+            answer = await node.media.attach(call, body.media)
+        except MediaError as exc:
+            call.hang_up(EndReason.ERROR)
+            raise HTTPError(488, f"media not acceptable: {exc}", "media") from None
+        view["media"] = answer.model_dump()
+    node.router.ring(call, body.ring_timeout)
+    view["call_state"] = call.state.value
+    return JSONResponse(view, status_code=201)
 
 
 async def show(request: Request) -> Response:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voxrelay.protocol.events import CALL_STATE
 from voxrelay.protocol.states import CallState, Direction, EndReason
+
+if TYPE_CHECKING:
+    from voxrelay.server.media import CallMedia
 
 
 class IllegalTransition(Exception):
@@ -66,6 +69,7 @@ class Call:
         self.offered_to: set[str] = set()
         self.peer: dict[str, str] | None = None
         self.watchers: list[Callable[[Call], None]] = []
+        self.media: CallMedia | None = None
 
     def __repr__(self) -> str:
         return f"<Call {self.call_id} {self.direction} {self.state}>"

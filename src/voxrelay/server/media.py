@@ -1,0 +1,124 @@
+"""Calls get media: a leg with its RTP socket, driven by the node's media clock.
+
+``MediaEngine.attach`` answers a media offer (the far end's RTP address and codecs) for a
+call: it picks the codec, opens an RTP port, and keeps the leg until the call ends, when every
+component is finalised (recordings written) and the port closed. RELAY command modules find
+the leg and its components in ``call.media``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from voxrelay.media.clock import MediaClock
+from voxrelay.media.codecs import Codec, codec_by_name
+from voxrelay.media.leg import Leg
+from voxrelay.media.transport import RtpTransport, open_transport
+from voxrelay.protocol.models import Open
+from voxrelay.protocol.states import EndReason
+from voxrelay.server.calls import Call
+from voxrelay.server.config import ServerConfig
+
+log = logging.getLogger(__name__)
+
+
+class MediaOffer(Open):
+    """The far end's side: where to send RTP, which codecs it takes (preference order)."""
+
+    rtp_host: str = Field(min_length=1, max_length=253)
+    rtp_port: int = Field(ge=1, le=65535)
+    codecs: list[str] = Field(default_factory=lambda: ["PCMU", "PCMA"], min_length=1)
+    telephone_event: int | None = Field(default=101, ge=96, le=127)
+
+
+class MediaAnswer(Open):
+    rtp_host: str
+    rtp_port: int
+    codec: str
+    telephone_event: int | None
+
+
+class MediaError(Exception):
+    """An offer we cannot take (no common codec, no free port)."""
+
+
+@dataclass
+class CallMedia:
+    """A call's leg and the components attached to it under their control_ids."""
+
+    leg: Leg
+    transport: RtpTransport
+    components: dict[str, Any] = field(default_factory=dict)
+    closers: list[Callable[[], object]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for closer in self.closers:
+            try:
+                closer()
+            except Exception:
+                log.exception("closing a media component failed")
+        self.closers.clear()
+        self.transport.close()
+
+
+def _rtp_timeout(call: Call) -> None:
+    log.info("call %s: no RTP for too long, hanging up", call.call_id)
+    call.hang_up(EndReason.ERROR)
+
+
+class MediaEngine:
+    """The node's media clock and RTP address; attaches legs to calls."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.host = config.rtp_host or config.host
+        self.clock = MediaClock()
+
+    def choose_codec(self, offered: list[str]) -> Codec:
+        for name in offered:
+            try:
+                return codec_by_name(name)
+            except KeyError:
+                continue
+        raise MediaError(f"no common codec: offered {offered}, supported PCMU, PCMA")
+
+    async def attach(self, call: Call, offer: MediaOffer) -> MediaAnswer:
+        """Give ``call`` a leg talking to the offer's address. Raises MediaError."""
+        codec = self.choose_codec(offer.codecs)
+        leg = Leg(
+            codec,
+            telephone_event=offer.telephone_event,
+            inactivity_timeout=self.config.rtp_timeout,
+            name=call.call_id,
+        )
+        try:
+            transport = await open_transport(
+                leg, self.host, (offer.rtp_host, offer.rtp_port), self.config.rtp_ports
+            )
+        except OSError as exc:
+            raise MediaError(str(exc)) from None
+        call.media = CallMedia(leg, transport)
+        leg.on_inactive = lambda: _rtp_timeout(call)
+        call.watchers.append(self._on_call_state)
+        self.clock.subscribe(leg.tick)
+        self.clock.start()
+        host, port = transport.local
+        return MediaAnswer(
+            rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=offer.telephone_event
+        )
+
+    def _on_call_state(self, call: Call) -> None:
+        if not call.ended:
+            return
+        media, call.media = call.media, None
+        if media is not None:
+            self.clock.unsubscribe(media.leg.tick)
+            media.close()
+
+    async def stop(self) -> None:
+        await self.clock.stop()

@@ -1,0 +1,156 @@
+"""A virtual phone calls in over real RTP; the app plays; the phone's recording is checked."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from tests.wire import WireClient
+from voxrelay.media.frames import RATE, Frame
+from voxrelay.media.sources import tone
+from voxrelay.phone import VirtualPhone
+from voxrelay.testing import LocalServer
+
+
+def phone_for(server: LocalServer) -> VirtualPhone:
+    return VirtualPhone(server.http_url, server.project, server.token)
+
+
+def level_db(samples: Frame) -> float:
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
+    return 20 * np.log10(max(rms, 1e-9) / 32768)
+
+
+def window(audio: Frame, start: float, end: float) -> Frame:
+    return audio[int(start * RATE) : int(end * RATE)]
+
+
+def dominant_hz(samples: Frame) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / RATE)[int(np.argmax(spectrum))])
+
+
+@pytest.fixture
+def audio_site(tmp_path: Path) -> Iterator[str]:
+    """A local HTTP server with a 3 s 600 Hz MP3 and WAV: the music of the test."""
+    music = tone((600.0,), 3.0, level_dbfs=-12)
+    soundfile.write(str(tmp_path / "music.wav"), music, RATE, subtype="PCM_16")
+    soundfile.write(
+        str(tmp_path / "music.mp3"), music.astype(np.float32) / 32768, RATE, format="MP3"
+    )
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(tmp_path)
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+async def answer_next(app: WireClient) -> str:
+    offer = await app.wait_event("calling.call.receive", timeout=10)
+    call_id: str = offer["params"]["call_id"]
+    await app.request("calling.answer", {"call_id": call_id})
+    return call_id
+
+
+async def test_tts_then_mp3_with_pause_resume_and_volume(
+    relay_server: LocalServer, audio_site: str
+) -> None:
+    app = WireClient(relay_server.ws_url)
+    await app.connect(relay_server.project, relay_server.token, ["default"])
+    phone = asyncio.create_task(phone_for(relay_server).call("default", hangup_after=9.0))
+    call_id = await answer_next(app)
+    t0 = asyncio.get_running_loop().time()
+    reply = await app.request(
+        "calling.play",
+        {
+            "call_id": call_id,
+            "control_id": "p1",
+            "play": [
+                {"type": "tts", "params": {"text": "Hello, this is a test of voxrelay."}},
+                {
+                    "type": "audio",
+                    "url": f"{audio_site}/music.mp3",
+                },  # flat form, folded by the server
+            ],
+        },
+    )
+    assert reply["result"] == {
+        "code": "200",
+        "message": "Playing",
+        "call_id": call_id,
+        "control_id": "p1",
+    }
+    await app.wait_event("calling.call.play", control_id="p1", state="playing")
+    await asyncio.sleep(3.5)  # speech (~2.5 s), then into the music
+    await app.request("calling.play.pause", {"call_id": call_id, "control_id": "p1"})
+    t_pause = asyncio.get_running_loop().time() - t0
+    await app.wait_event("calling.call.play", control_id="p1", state="paused")
+    await asyncio.sleep(1.0)
+    await app.request("calling.play.resume", {"call_id": call_id, "control_id": "p1"})
+    t_resume = asyncio.get_running_loop().time() - t0
+    await asyncio.sleep(0.6)
+    await app.request(
+        "calling.play.volume", {"call_id": call_id, "control_id": "p1", "volume": -6.0}
+    )
+    t_volume = asyncio.get_running_loop().time() - t0
+    finished = await app.wait_event(
+        "calling.call.play", control_id="p1", state="finished", timeout=10
+    )
+    assert finished["params"]["call_id"] == call_id
+    report = await asyncio.wait_for(phone, 20)
+    assert report.answered and report.end_reason == "hangup"
+    heard = report.heard_after_answer()
+    # speech at the start: loud and broadband
+    assert level_db(window(heard, 0.3, 1.5)) > -40
+    # while paused: silence
+    assert level_db(window(heard, t_pause + 0.2, t_resume - 0.2)) < -60
+    # music after the resume at 600 Hz, then 6 dB quieter after the volume change
+    before = window(heard, t_resume + 0.1, t_volume - 0.1)
+    after = window(heard, t_volume + 0.2, t_volume + 0.8)
+    assert abs(dominant_hz(before) - 600) < 15 and abs(dominant_hz(after) - 600) < 15
+    assert abs((level_db(before) - level_db(after)) - 6.0) < 1.0
+    await app.close()
+
+
+async def test_play_errors_are_reported(relay_server: LocalServer, audio_site: str) -> None:
+    app = WireClient(relay_server.ws_url)
+    await app.connect(relay_server.project, relay_server.token, ["default"])
+    phone = asyncio.create_task(phone_for(relay_server).call("default", hangup_after=3.0))
+    call_id = await answer_next(app)
+    await app.request(
+        "calling.play",
+        {
+            "call_id": call_id,
+            "control_id": "bad",
+            "play": [{"type": "audio", "params": {"url": f"{audio_site}/missing.mp3"}}],
+        },
+    )
+    await app.wait_event("calling.call.play", control_id="bad", state="error")
+    reply = await app.request(
+        "calling.play",
+        {"call_id": call_id, "control_id": "x", "play": [{"type": "audio", "params": {}}]},
+    )
+    assert reply["result"]["code"] == "400" and "play.0" in reply["result"]["message"]
+    reply = await app.request(
+        "calling.play",
+        {
+            "call_id": call_id,
+            "control_id": "y",
+            "play": [{"type": "audio", "params": {"url": "file:///etc/passwd"}}],
+        },
+    )
+    await app.wait_event("calling.call.play", control_id="y", state="error")
+    reply = await app.request("calling.play.pause", {"call_id": call_id, "control_id": "nope"})
+    assert reply["result"]["code"] == "404"
+    await asyncio.wait_for(phone, 10)
+    await app.close()
