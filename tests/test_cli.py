@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import soundfile
+
 from tests.wire import WireClient
 from voxrelay.testing import LocalServer, free_port
 
@@ -28,10 +31,11 @@ def voxrelay_call(
 
 
 async def test_call_prints_the_progress_and_exits_0_when_answered(
-    relay_server: LocalServer,
+    relay_server: LocalServer, tmp_path: Path
 ) -> None:
     app = WireClient(relay_server.ws_url)
     await app.connect(relay_server.project, relay_server.token, ["desk"])
+    heard = tmp_path / "heard.wav"
     run = voxrelay_call(
         relay_server,
         "--context",
@@ -41,20 +45,41 @@ async def test_call_prints_the_progress_and_exits_0_when_answered(
         "--to",
         "+15559870000",
         "--hangup-after",
-        "0.5",
+        "1.5",
+        "--record",
+        str(heard),
     )
     offer = await app.wait_event("calling.call.receive", timeout=15)
     assert offer["params"]["device"]["params"] == {
         "from_number": "+15551230000",
         "to_number": "+15559870000",
     }
-    await app.request("calling.answer", {"call_id": offer["params"]["call_id"]})
+    call_id = offer["params"]["call_id"]
+    await app.request("calling.answer", {"call_id": call_id})
+    await app.request(
+        "calling.play",
+        {
+            "call_id": call_id,
+            "control_id": "ring",
+            "play": [{"type": "ringtone", "params": {"name": "us", "duration": 1.0}}],
+        },
+    )
     ended = await app.wait_event("calling.call.state", call_state="ended", timeout=15)
-    assert ended["params"]["end_reason"] == "hangup"  # the caller hung up after 0.5 s
+    assert ended["params"]["end_reason"] == "hangup"  # the caller hung up after 1.5 s
     done = await run
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line.split()[1:] for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
-    assert lines == [["ringing"], ["answered"], ["ending", "(hangup)"], ["ended", "(hangup)"]]
+    assert lines == [
+        ["created"],
+        ["ringing"],
+        ["answered"],
+        ["ending", "(hangup)"],
+        ["ended", "(hangup)"],
+    ]
+    audio, rate = soundfile.read(str(heard), dtype="int16")
+    assert rate == 8000
+    tones = np.abs(audio.reshape(-1, 160)).max(axis=1) > 1000
+    assert 40 <= tones.sum() <= 55  # the 1 s US ringtone (440+480 Hz), nothing else
     await app.close()
 
 
