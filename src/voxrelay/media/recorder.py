@@ -1,0 +1,423 @@
+"""The recorder component: records what a leg hears and/or says to a WAV or MP3 file.
+
+RELAY ``calling.record`` (reference §2.4, record object §3.3), without any RELAY in it.
+
+Directions, from the caller's point of view (the far end of the leg):
+
+- ``speak``: what the caller says, the leg's ``heard`` frame (what the far end sends us);
+- ``listen``: what the caller hears, the leg's ``said`` frame (what we send);
+- ``both``: the two mixed into one channel, or with ``stereo=True`` speak on the left channel
+  and listen on the right. A stereo file always has that layout; with a single direction the
+  other channel is silent.
+
+States: recording -> paused -> recording ... -> finished | no_input (``RecordState``).
+``pause("skip")`` leaves the paused time out of the file, ``pause("silence")`` writes silence
+for it. Recording ends with ``finished`` on ``stop()``, a terminator key, ``max_length`` or
+``end_silence_timeout`` after speech, and with ``no_input`` when no speech came within
+``initial_timeout``. Either way the file is written: what was captured is never thrown away.
+
+Timers count 20 ms frames, never wall time: ``initial_timeout=4.0`` is 200 frames of
+recording. Paused frames are not analysed and do not advance ``initial_timeout`` or
+``end_silence_timeout``; frames of silence written while paused do count towards
+``max_length``, which limits the length of the file.
+
+Speech detection is by energy: a frame is voiced when the recorded signal (for ``both``, either
+side) is at or above ``speech_threshold_dbfs`` (-45 dBFS; speech is typically -30..-10 dBFS, a
+quiet phone line below -60). Speech starts after ``SPEECH_ONSET_FRAMES`` (2, 40 ms) voiced
+frames in a row, so a lone click is not speech; once speech has started, any voiced frame
+restarts the end-silence count, which bridges the short pauses between words.
+
+Memory: the media tick only appends copies of frames to an in-memory list: 320 bytes per
+20 ms and channel, 2.3 MB per mono hour. A recording stops (``finished``) at ``max_length``
+or at the hard cap ``MAX_SECONDS`` (4 hours, 230 MB mono, 460 MB stereo), whichever comes
+first. Audio in memory is lost if the process dies before finalisation.
+
+Finalisation writes the file atomically: to a hidden temporary name in the same directory,
+fsync, ``os.replace`` onto ``path``, fsync the directory; ``path`` never holds a partial file,
+and a failed write leaves any earlier file there untouched. On a terminal state the recorder
+finalises itself (in a worker thread via ``asyncio.to_thread`` when an event loop runs, since
+MP3 encoding is slow; synchronously otherwise) and then reports the terminal state through
+``on_state(recorder)``, with ``duration``, ``size`` and ``path`` set, or ``error`` set when the
+write failed (the audio stays in memory; ``finalize()`` may be called again). The owner calls
+``close()`` or ``await aclose()`` when the call ends. Non-terminal changes (paused, recording
+again after resume) are reported at once.
+
+Formats: ``wav`` is 16-bit PCM, 8 kHz; ``mp3`` is MPEG-2.5 layer III at 8 kHz written by
+libsndfile (>= 1.1) through LAME, with a gapless header so it reads back at its exact length.
+An empty MP3 cannot be written, so an MP3 with nothing captured holds one frame of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, mix, rms_dbfs
+from voxrelay.media.sources import tone
+
+log = logging.getLogger(__name__)
+
+FRAME_SECONDS = FRAME / RATE
+MAX_SECONDS = 4 * 3600
+"""Hard cap on one recording's length, whatever ``max_length`` says (memory bound)."""
+SPEECH_THRESHOLD_DBFS = -45.0
+SPEECH_ONSET_FRAMES = 2
+BEEP_HZ = 1000.0
+BEEP_SECONDS = 0.25
+BEEP_DBFS = -12.0
+TERMINATOR_KEYS = frozenset("0123456789*#ABCD")
+FORMATS = {"wav": ("WAV", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")}
+DIRECTIONS = ("speak", "listen", "both")
+PAUSE_BEHAVIORS = ("skip", "silence")
+_WRITE_BLOCK = 500  # frames per write call (10 s), so writing never copies the whole recording
+
+
+class RecordState(StrEnum):
+    """RELAY record states (reference §2.4); ``finished`` and ``no_input`` are terminal."""
+
+    RECORDING = "recording"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    NO_INPUT = "no_input"
+
+
+class RecordError(Exception):
+    """The recording cannot be written: missing or unwritable directory, disk full, encoder."""
+
+
+def beep() -> Frame:
+    """The record beep: 1000 Hz for 250 ms, peak -12 dBFS (-15 dBFS RMS), 5 ms fades (int16 8 kHz)."""
+    samples = tone((BEEP_HZ,), BEEP_SECONDS, level_dbfs=BEEP_DBFS).astype(np.float32)
+    ramp = np.linspace(0.0, 1.0, int(0.005 * RATE), dtype=np.float32)
+    samples[: len(ramp)] *= ramp
+    samples[-len(ramp) :] *= ramp[::-1]
+    out: Frame = samples.astype(np.int16)
+    return out
+
+
+class Recorder:
+    """Records a leg to ``path`` (see module docstring). A Listener and a DigitListener.
+
+    ``path`` is the final file name; its directory must exist and be writable (RecordError
+    otherwise). ``format`` is ``wav`` or ``mp3``; ``direction`` ``speak``, ``listen`` or
+    ``both``; timeouts and ``max_length`` are seconds (0 disables them); ``terminators`` are
+    DTMF keys (0-9 * # A-D) that end the recording. ``beep`` only records the wish: the owner
+    plays ``beep_frames()`` through a Player before attaching the recorder.
+    ``speech_threshold_dbfs`` is the voiced/unvoiced level (where a server can map RELAY's
+    ``input_sensitivity``). Bad arguments raise ValueError.
+    """
+
+    def __init__(
+        self,
+        control_id: str,
+        path: str | os.PathLike[str],
+        *,
+        format: str = "wav",
+        stereo: bool = False,
+        direction: str = "speak",
+        beep: bool = False,
+        initial_timeout: float = 4.0,
+        end_silence_timeout: float = 1.0,
+        terminators: str = "#",
+        max_length: float = 0.0,
+        speech_threshold_dbfs: float = SPEECH_THRESHOLD_DBFS,
+        on_state: Callable[[Recorder], None] | None = None,
+    ) -> None:
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+        for name, value in (
+            ("initial_timeout", initial_timeout),
+            ("end_silence_timeout", end_silence_timeout),
+            ("max_length", max_length),
+        ):
+            if not value >= 0:
+                raise ValueError(f"{name} must be >= 0 seconds, not {value!r}")
+        keys = terminators.upper()
+        bad = set(keys) - TERMINATOR_KEYS
+        if bad:
+            raise ValueError(f"invalid terminator {sorted(bad)[0]!r}: use 0-9 * # A-D")
+        self.control_id = control_id
+        self.path = Path(path)
+        folder = self.path.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise RecordError(f"cannot write recordings to {str(folder)!r}")
+        self.format = format
+        self.stereo = stereo
+        self.direction = direction
+        self.beep = beep
+        self.terminators = keys
+        self.speech_threshold_dbfs = speech_threshold_dbfs
+        self.on_state = on_state
+        self.state = RecordState.RECORDING
+        self.pause_behavior = "skip"
+        self.size = 0
+        self.finalized = False
+        self.error: str | None = None
+        self.speech_detected = False
+        self.initial_frames = _frames(initial_timeout)
+        self.end_silence_frames = _frames(end_silence_timeout)
+        cap = _frames(MAX_SECONDS)
+        self.max_frames = min(_frames(max_length), cap) if max_length else cap
+        self.frames_recorded = 0
+        self._left: list[Frame] = []  # mono, or speak in stereo
+        self._right: list[Frame] = []  # listen in stereo
+        self._analysed = 0
+        self._voiced_run = 0
+        self._silent_run = 0
+        self._lock = threading.Lock()
+        self._reported = False
+        self._task: asyncio.Task[None] | None = None
+
+    # -- public controls ------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """True while recording or paused."""
+        return self.state in (RecordState.RECORDING, RecordState.PAUSED)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio in the file (so far, before finalisation)."""
+        return self.frames_recorded * FRAME_SECONDS
+
+    def beep_frames(self) -> list[Frame]:
+        """The beep as 20 ms frames for a Player when ``beep`` is set, else an empty list."""
+        return chunk(beep()) if self.beep else []
+
+    def pause(self, behavior: str | None = "skip") -> bool:
+        """Pause; ``skip`` (default, also for None) omits the paused time, ``silence`` records
+        silence for it. False unless recording. ValueError for another behavior."""
+        behavior = behavior or "skip"
+        if behavior not in PAUSE_BEHAVIORS:
+            raise ValueError(f"pause behavior must be skip or silence, not {behavior!r}")
+        if self.state is not RecordState.RECORDING:
+            return False
+        self.pause_behavior = behavior
+        self._set(RecordState.PAUSED)
+        return True
+
+    def resume(self) -> bool:
+        """Record again after ``pause``. False unless paused."""
+        if self.state is not RecordState.PAUSED:
+            return False
+        self._set(RecordState.RECORDING)
+        return True
+
+    def stop(self) -> bool:
+        """End with ``finished`` and write the file. False if already ended."""
+        if not self.active:
+            return False
+        self._end(RecordState.FINISHED)
+        return True
+
+    # -- from the leg, each tick ----------------------------------------------------------
+
+    def on_frame(self, heard: Frame, said: Frame) -> None:
+        """One 20 ms tick: ``heard`` is what the caller says, ``said`` what the caller hears."""
+        if self.state is RecordState.PAUSED:
+            if self.pause_behavior == "silence":
+                self._append(SILENCE, SILENCE if self.stereo else None)
+                self._check_length()
+            return
+        if self.state is not RecordState.RECORDING:
+            return
+        if self.stereo:
+            left = heard if self.direction != "listen" else SILENCE
+            right = said if self.direction != "speak" else SILENCE
+            self._append(left, right)
+            level = max(_level(left), _level(right))
+        else:
+            if self.direction == "speak":
+                frame = heard
+            elif self.direction == "listen":
+                frame = said
+            else:
+                frame = mix([heard, said])
+            self._append(frame, None)
+            level = _level(frame)
+        self._analyse(level)
+        if self.state is RecordState.RECORDING:
+            self._check_length()
+
+    def on_digit(self, digit: str) -> None:
+        """A key from the far end: a terminator ends the recording with ``finished``."""
+        if self.active and digit.upper() in self.terminators:
+            self._end(RecordState.FINISHED)
+
+    # -- finalisation ---------------------------------------------------------------------
+
+    def finalize(self) -> None:
+        """Write the file now (blocking), ending the recording first if still active.
+
+        Sets ``size`` (bytes), ``duration`` (seconds) and ``finalized``; harmless when already
+        done. Raises RecordError if the file cannot be written (audio kept for a retry).
+        """
+        if self.active:
+            self._terminate(RecordState.FINISHED)
+        try:
+            self._write()
+        finally:
+            self._report()
+
+    async def finalize_async(self) -> None:
+        """``finalize()`` with the writing (MP3 encoding) in a worker thread."""
+        if self.active:
+            self._terminate(RecordState.FINISHED)
+        try:
+            if self._task is not None and self._task is not asyncio.current_task():
+                await asyncio.shield(self._task)
+            await asyncio.to_thread(self._write)
+        finally:
+            self._report()
+
+    def close(self) -> None:
+        """The call ended: stop if still recording and make sure the file is written."""
+        self.finalize()
+
+    async def aclose(self) -> None:
+        """``close()`` for async owners: the writing happens off the event loop."""
+        await self.finalize_async()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _append(self, left: Frame, right: Frame | None) -> None:
+        self._left.append(np.array(left, dtype=np.int16))  # a copy: callers may reuse buffers
+        if right is not None:
+            self._right.append(np.array(right, dtype=np.int16))
+        self.frames_recorded += 1
+
+    def _analyse(self, level: float) -> None:
+        self._analysed += 1
+        voiced = level >= self.speech_threshold_dbfs
+        self._voiced_run = self._voiced_run + 1 if voiced else 0
+        if self._voiced_run >= SPEECH_ONSET_FRAMES:
+            self.speech_detected = True
+        if not self.speech_detected:
+            if self.initial_frames and self._analysed >= self.initial_frames:
+                self._end(RecordState.NO_INPUT)
+            return
+        self._silent_run = 0 if voiced else self._silent_run + 1
+        if self.end_silence_frames and self._silent_run >= self.end_silence_frames:
+            self._end(RecordState.FINISHED)
+
+    def _check_length(self) -> None:
+        if self.frames_recorded >= self.max_frames:
+            self._end(RecordState.FINISHED)
+
+    def _set(self, state: RecordState) -> None:
+        self.state = state
+        if self.on_state is not None:
+            self.on_state(self)
+
+    def _terminate(self, state: RecordState) -> None:
+        """Stop capturing; the terminal state is reported once the file is written."""
+        self.state = state
+
+    def _end(self, state: RecordState) -> None:
+        self._terminate(state)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            with contextlib.suppress(RecordError):  # logged and kept in self.error
+                self.finalize()
+            return
+        self._task = loop.create_task(self._finalize_in_background(), name=f"record {self.path}")
+
+    async def _finalize_in_background(self) -> None:
+        with contextlib.suppress(RecordError):  # logged and kept in self.error
+            await self.finalize_async()
+
+    def _report(self) -> None:
+        if not self._reported and not self.active:
+            self._reported = True
+            if self.on_state is not None:
+                self.on_state(self)
+
+    def _write(self) -> None:
+        with self._lock:
+            if self.finalized:
+                return
+            try:
+                self.size = _write_atomically(self.path, self.format, self._blocks())
+            except Exception as exc:
+                self.error = f"cannot write {self.path.name}: {exc}"
+                log.error("recording %s: %s", self.control_id, self.error)
+                raise RecordError(self.error) from exc
+            self.error = None
+            self.finalized = True
+            if self.frames_recorded == 0 and self.format == "mp3":
+                self.frames_recorded = 1  # the one frame of silence an MP3 needs
+            self._left, self._right = [], []
+
+    def _blocks(self) -> list[Frame]:
+        """The captured audio as arrays of up to 10 s: (n,) mono or (n, 2) stereo int16."""
+        left, right = self._left, self._right
+        if not left and self.format == "mp3":
+            left = [SILENCE]
+            right = [SILENCE] if self.stereo else []
+        blocks = []
+        for start in range(0, len(left), _WRITE_BLOCK):
+            block = np.concatenate(left[start : start + _WRITE_BLOCK])
+            if self.stereo:
+                block = np.stack([block, np.concatenate(right[start : start + _WRITE_BLOCK])], 1)
+            blocks.append(block)
+        if not blocks:
+            blocks.append(np.zeros((0, 2) if self.stereo else 0, dtype=np.int16))
+        return blocks
+
+
+def _write_atomically(path: Path, fmt: str, blocks: list[Frame]) -> int:
+    """Write ``blocks`` to a temporary file beside ``path``, fsync, rename; return the size."""
+    container, subtype = FORMATS[fmt]
+    channels = 2 if blocks[0].ndim == 2 else 1
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(temp, "xb") as handle:
+            with soundfile.SoundFile(
+                handle, "w", RATE, channels, subtype, format=container
+            ) as sound:
+                for block in blocks:
+                    sound.write(block)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path.stat().st_size
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not possible on every platform; the file itself is already synced
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _frames(seconds: float) -> int:
+    return round(seconds / FRAME_SECONDS)
+
+
+def _level(frame: Frame) -> float:
+    return float("-inf") if frame is SILENCE else rms_dbfs(frame)
