@@ -58,6 +58,7 @@ class PhoneReport:
     ended_at: float | None = None
     end_reason: str | None = None
     digits_sent: str = ""
+    digits_heard: str = ""  # DTMF the far end sent us (RFC 4733, or in-band without it)
     frames: list[Frame] = field(default_factory=list)  # one per 20 ms from the call's start
 
     @property
@@ -151,6 +152,7 @@ class VirtualPhone:
         report = PhoneReport()
         leg = Leg(PCMU, telephone_event=self.telephone_event, inactivity_timeout=0)
         leg.add_listener(_Tape(report.frames))
+        leg.on_digit = lambda digit: setattr(report, "digits_heard", report.digits_heard + digit)
         transport = await open_transport(leg, self.rtp_host)
         clock = MediaClock()
         clock.subscribe(leg.tick)

@@ -237,3 +237,18 @@ class PlayParams(ControlRef):
 
 class VolumeParams(ControlRef):
     volume: Volume
+
+
+class SendDigitsParams(ControlRef):
+    digits: str = Field(min_length=1, max_length=256, pattern=r"^[0-9*#A-Da-dwW]+$")
+
+
+class DetectSpec(Open):
+    type: Literal["machine", "fax", "digit"]
+    params: JsonDict = Field(default_factory=dict)
+
+
+class DetectParams(ControlRef):
+    detect: DetectSpec
+    timeout: float = Field(default=30.0, gt=0, le=3600)
+    status_url: str | None = None

@@ -1,5 +1,5 @@
 """One module per RELAY command family; importing this package registers them all."""
 
-from voxrelay.server.commands import contexts, dial, lifecycle, play
+from voxrelay.server.commands import contexts, detect, dial, lifecycle, play, send_digits
 
-__all__ = ["contexts", "dial", "lifecycle", "play"]
+__all__ = ["contexts", "detect", "dial", "lifecycle", "play", "send_digits"]
