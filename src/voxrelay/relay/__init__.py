@@ -5,6 +5,13 @@ docs runs against a voxrelay server with only its import line changed.
 """
 
 from voxrelay.relay.action import Action, PausableAction, StoppableAction, VolumeAction
+from voxrelay.relay.actions import (
+    CollectAction,
+    DetectAction,
+    PlayAction,
+    RecordAction,
+    StandaloneCollectAction,
+)
 from voxrelay.relay.call import Call
 from voxrelay.relay.client import RelayClient
 from voxrelay.relay.connection import Timings
@@ -41,10 +48,12 @@ __all__ = [
     "CallReceiveEvent",
     "CallStateEvent",
     "CallingErrorEvent",
+    "CollectAction",
     "CollectEvent",
     "ConferenceEvent",
     "ConnectEvent",
     "DenoiseEvent",
+    "DetectAction",
     "DetectEvent",
     "DialEvent",
     "EchoEvent",
@@ -52,8 +61,10 @@ __all__ = [
     "HoldEvent",
     "PausableAction",
     "PayEvent",
+    "PlayAction",
     "PlayEvent",
     "QueueEvent",
+    "RecordAction",
     "RecordEvent",
     "ReferEvent",
     "RelayClient",
@@ -61,6 +72,7 @@ __all__ = [
     "RelayEvent",
     "RequestTimeoutError",
     "SendDigitsEvent",
+    "StandaloneCollectAction",
     "StoppableAction",
     "StreamEvent",
     "TapEvent",

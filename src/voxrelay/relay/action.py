@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from voxrelay.relay import callbacks
-from voxrelay.relay.event import RelayEvent
+from voxrelay.relay.event import RelayEvent, event_class
 
 if TYPE_CHECKING:
     from voxrelay.relay.call import Call
@@ -90,11 +90,20 @@ class Action:
         if self._on_completed is not None:
             callbacks.invoke(self._on_completed, event)
 
+    def _accepted(self, result: JsonDict) -> None:
+        """Hook: the server accepted the start request with ``result`` (2xx, non-empty).
+
+        Subclasses keep what they need from it (e.g. a recording's ``url``).
+        """
+
     def _resolve_gone(self) -> None:
-        """Complete with an empty event: the call ended or the server no longer knows it."""
-        self._resolve(
-            RelayEvent(event_type=self.terminal_event, params={}, call_id=self.call.call_id)
-        )
+        """Complete with an empty event: the call ended or the server no longer knows it.
+
+        The event has the typed class of ``terminal_event`` (e.g. a PlayEvent with
+        ``state == ""``), so code reading typed fields of ``result`` does not break.
+        """
+        cls = event_class(self.terminal_event)
+        self._resolve(cls(event_type=self.terminal_event, params={}, call_id=self.call.call_id))
 
     def __repr__(self) -> str:
         state = "done" if self.completed else "running"

@@ -12,11 +12,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from voxrelay.protocol import CallState, ResultCode, is_success
 from voxrelay.relay import callbacks
 from voxrelay.relay.action import Action
+from voxrelay.relay.call_media import MediaMethods
 from voxrelay.relay.errors import RelayError
 from voxrelay.relay.event import CallStateEvent, RelayEvent
 
@@ -25,6 +26,7 @@ log = logging.getLogger("voxrelay.relay")
 JsonDict = dict[str, Any]
 Handler = Callable[[RelayEvent], Any]
 Predicate = Callable[[RelayEvent], bool]
+ActionT = TypeVar("ActionT", bound=Action)
 
 CALL_STATE = "calling.call.state"
 _GONE = frozenset({ResultCode.NOT_FOUND.value, ResultCode.GONE.value})
@@ -67,13 +69,16 @@ def check_result(result: JsonDict) -> JsonDict:
     raise RelayError(number, str(result.get("message", "")))
 
 
-class Call:
+class Call(MediaMethods):
     """A RELAY call.
 
     Properties mirror the wire: ``call_id``, ``node_id``, ``project_id``, ``context``,
     ``tag``, ``direction``, ``device`` (``{"type", "params"}``), ``state``, ``segment_id``,
     plus ``end_reason`` once ended. ``context`` is the context the call arrived on (the
     official SDK puts the session's protocol string there; voxrelay keeps the real name).
+
+    Media methods (play, record, collect, detect, send_digits) come from
+    :class:`~voxrelay.relay.call_media.MediaMethods`.
     """
 
     def __init__(self, client: Executor, payload: Mapping[str, Any]) -> None:
@@ -225,11 +230,12 @@ class Call:
         params: JsonDict = {"node_id": self.node_id, "call_id": self.call_id, **(extra or {})}
         return check_result(await self._client.execute(name, params))
 
-    async def _start_action(self, action: Action, method: str, params: JsonDict) -> Action:
-        """Register ``action`` by its control_id, then send ``method``.
+    async def _start_action(self, action: ActionT, method: str, params: JsonDict) -> ActionT:
+        """Register ``action`` by its control_id, then send ``method`` with
+        ``{control_id, **params}``; return the action.
 
         The action completes at once with an empty event when the call has already ended
-        or the server answers 404/410.
+        or the server answers 404/410. A non-empty result is handed to ``action._accepted``.
         """
         if self.state == CallState.ENDED:
             action._resolve_gone()
@@ -243,6 +249,8 @@ class Call:
         if not result:
             self._actions.pop(action.control_id, None)
             action._resolve_gone()
+        else:
+            action._accepted(result)
         return action
 
     async def answer(self, **kwargs: Any) -> JsonDict:
