@@ -252,3 +252,38 @@ class DetectParams(ControlRef):
     detect: DetectSpec
     timeout: float = Field(default=30.0, gt=0, le=3600)
     status_url: str | None = None
+
+
+class RecordAudio(Open):
+    """``record.audio`` (reference §3.3); defaults follow the REST spec where sources differ."""
+
+    beep: bool = False
+    format: Literal["wav", "mp3"] = "mp3"
+    stereo: bool = False
+    direction: Literal["listen", "speak", "both"] = "speak"
+    initial_timeout: float = Field(default=4.0, ge=0, le=3600)
+    end_silence_timeout: float = Field(default=1.0, ge=0, le=3600)
+    terminators: str = Field(default="#", pattern=r"^[0-9*#A-Da-d]*$", max_length=16)
+    max_length: float = Field(default=0, ge=0, le=4 * 3600)
+    input_sensitivity: float = Field(default=44.0, ge=0, le=100)
+
+
+class RecordSpec(Open):
+    audio: RecordAudio = Field(default_factory=RecordAudio)
+
+
+class RecordParams(ControlRef):
+    record: RecordSpec = Field(default_factory=RecordSpec)
+    status_url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _top_level_audio(cls, data: Any) -> Any:
+        """Accept ``params.audio`` (what one SDK's REST client sends) as ``record.audio``."""
+        if isinstance(data, dict) and "record" not in data and "audio" in data:
+            return {**data, "record": {"audio": data["audio"]}}
+        return data
+
+
+class RecordPauseParams(ControlRef):
+    behavior: Literal["skip", "silence"] = "skip"

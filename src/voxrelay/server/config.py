@@ -62,6 +62,7 @@ class ServerConfig:
     media_dirs: list[Path] = field(default_factory=list)  # where file:// audio may come from
     media_allow_hosts: list[str] = field(default_factory=list)  # extra hosts audio URLs may use
     max_media_bytes: int = 50 * 1024 * 1024
+    public_url: str | None = None  # base URL for recording links, if not http(s)://host:port
     media_fetch_timeout: float = 15.0
 
     @property

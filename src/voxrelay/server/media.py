@@ -8,6 +8,8 @@ the leg and its components in ``call.media``.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from voxrelay.server.calls import Call
 from voxrelay.server.config import ServerConfig
 
 log = logging.getLogger(__name__)
+DRAIN_TIMEOUT = 30.0
 
 
 class MediaOffer(Open):
@@ -49,20 +52,34 @@ class MediaError(Exception):
 
 @dataclass
 class CallMedia:
-    """A call's leg and the components attached to it under their control_ids."""
+    """A call's leg and the components attached to it under their control_ids.
+
+    ``closers`` run when the call ends; awaitable ones (recordings being written) are
+    awaited, at most ``DRAIN_TIMEOUT`` seconds, before the call reports ``ended``.
+    """
 
     leg: Leg
     transport: RtpTransport
     components: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], object]] = field(default_factory=list)
 
-    def close(self) -> None:
+    async def drain(self) -> None:
+        pending = []
         for closer in self.closers:
             try:
-                closer()
+                result = closer()
             except Exception:
                 log.exception("closing a media component failed")
+                continue
+            if inspect.isawaitable(result):
+                pending.append(result)
         self.closers.clear()
+        if pending:
+            try:
+                async with asyncio.timeout(DRAIN_TIMEOUT):
+                    await asyncio.gather(*pending, return_exceptions=True)
+            except TimeoutError:
+                log.error("media components took over %s s to close", DRAIN_TIMEOUT)
         self.transport.close()
 
 
@@ -78,6 +95,7 @@ class MediaEngine:
         self.config = config
         self.host = config.rtp_host or config.host
         self.clock = MediaClock()
+        self._draining: set[asyncio.Task[None]] = set()
 
     def choose_codec(self, offered: list[str]) -> Codec:
         for name in offered:
@@ -103,6 +121,7 @@ class MediaEngine:
         except OSError as exc:
             raise MediaError(str(exc)) from None
         call.media = CallMedia(leg, transport)
+        call.end_barrier = lambda done: self._drain(call, done)
         leg.on_inactive = lambda: _rtp_timeout(call)
         call.watchers.append(self._on_call_state)
         self.clock.subscribe(leg.tick)
@@ -112,13 +131,29 @@ class MediaEngine:
             rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=offer.telephone_event
         )
 
-    def _on_call_state(self, call: Call) -> None:
-        if not call.ended:
+    def _drain(self, call: Call, done: Callable[[], None]) -> None:
+        """The call is ending: stop its media, finish its components, then report ended."""
+        media = call.media
+        if media is None:
+            done()
             return
-        media, call.media = call.media, None
-        if media is not None:
+        self.clock.unsubscribe(media.leg.tick)
+
+        async def drain_then_end() -> None:
+            try:
+                await media.drain()
+            finally:
+                done()
+
+        task = asyncio.get_running_loop().create_task(drain_then_end())
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+
+    def _on_call_state(self, call: Call) -> None:
+        if call.ended and call.media is not None:
+            media, call.media = call.media, None
             self.clock.unsubscribe(media.leg.tick)
-            media.close()
+            media.transport.close()
 
     async def stop(self) -> None:
         await self.clock.stop()

@@ -15,6 +15,7 @@ from voxrelay.server.calls.registry import CallRegistry
 from voxrelay.server.calls.routing import CallRouter
 from voxrelay.server.config import ServerConfig
 from voxrelay.server.media import MediaEngine
+from voxrelay.server.recordings import RecordingStore
 from voxrelay.server.sessions import SessionRegistry
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Node:
     router: CallRouter = field(init=False)
     media: MediaEngine = field(init=False)
     audio: AudioLoader = field(init=False)
+    recordings: RecordingStore = field(init=False)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
     shutting_down: bool = False
@@ -42,9 +44,17 @@ class Node:
         self.calls = CallRegistry()
         self.media = MediaEngine(cfg)
         self.audio = AudioLoader(cfg)
+        self.recordings = RecordingStore(cfg.data_dir)
         self.router = CallRouter(
             self.sessions, self.calls, node_id=cfg.node_id, ring_timeout=cfg.ring_timeout
         )
+
+    @property
+    def base_url(self) -> str:
+        """The HTTP(S) address clients reach this server at (for recording URLs)."""
+        cfg = self.config
+        scheme = "https" if cfg.tls else "http"
+        return cfg.public_url or f"{scheme}://{cfg.host}:{cfg.port}"
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run a background coroutine, keeping a reference and logging its failure."""

@@ -70,6 +70,8 @@ class Call:
         self.peer: dict[str, str] | None = None
         self.watchers: list[Callable[[Call], None]] = []
         self.media: CallMedia | None = None
+        # Runs between ending and ended (e.g. to finalise recordings); calls back when done.
+        self.end_barrier: Callable[[Callable[[], None]], None] | None = None
 
     def __repr__(self) -> str:
         return f"<Call {self.call_id} {self.direction} {self.state}>"
@@ -128,10 +130,20 @@ class Call:
             watcher(self)
         return True
 
+    def _ended(self, reason: EndReason) -> None:
+        self.transition(CallState.ENDED, reason)
+
     def hang_up(self, reason: EndReason) -> bool:
-        """End the call (ending, then ended). False if it was already ending or ended."""
+        """End the call: ``ending``, then ``ended`` once the end barrier (if any) is through.
+
+        False if the call was already ending or ended.
+        """
         if not self.active:
             return False
         self.transition(CallState.ENDING, reason)
-        self.transition(CallState.ENDED, reason)
+        barrier, self.end_barrier = self.end_barrier, None
+        if barrier is None:
+            self.transition(CallState.ENDED, reason)
+        else:
+            barrier(lambda: self._ended(reason))
         return True

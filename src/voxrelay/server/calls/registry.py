@@ -59,7 +59,6 @@ class CallRegistry:
     def forget(self, call: Call) -> None:
         """Drop an ended call, remembering its id for 410 answers."""
         self._calls.pop(call.call_id, None)
-        call.controller = None
         self._ended[call.call_id] = call
         if len(self._ended) > self._remember:
             self._ended.popitem(last=False)
