@@ -127,3 +127,12 @@ async def test_dtmf_crosses_as_rfc4733_and_in_band() -> None:
     for t in transports:
         t.close()  # type: ignore[attr-defined]
     assert keys.digits == "905"
+
+
+def test_a_player_removed_by_its_own_end_callback_does_not_break_the_leg() -> None:
+    leg = Leg(PCMU)
+    leg.add_player(Player("p", [silence(0.02)], on_state=lambda p: leg.remove("p")))
+    leg.add_player(Player("q", [tone((440.0,), 0.1)]))
+    for n in range(8):
+        leg.tick(n)  # must not raise
+    assert leg.players == []

@@ -99,12 +99,6 @@ async def test_play_controls_on_a_running_player(
         assert (await action.wait(WAIT)).params["state"] == "finished"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: calling.play.pause/resume/volume/stop answer 404 while the play's media is "
-    "still loading, so a stop sent right after calling.play (docs seed 000) is lost and a "
-    "loop=0 play never ends",
-)
 async def test_stop_right_after_play_ends_it(relay_server: LocalServer, audio_site: str) -> None:
     async with answered(relay_server, hangup_after=4.0) as (call, _):
         action = await call.play_audio(f"{audio_site}/music.wav", loop=0)

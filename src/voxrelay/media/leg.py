@@ -164,7 +164,8 @@ class Leg:
         for player in list(self.players):
             frame = player.next_frame()
             if frame is None:
-                self.players.remove(player)
+                if player in self.players:  # its end callback may have removed it already
+                    self.players.remove(player)
             else:
                 frames.append(frame)
         return mix(frames)

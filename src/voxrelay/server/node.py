@@ -33,7 +33,7 @@ class Node:
     media: MediaEngine = field(init=False)
     audio: AudioLoader = field(init=False)
     recordings: RecordingStore = field(init=False)
-    background: set[asyncio.Task[None]] = field(default_factory=set)
+    background: set[asyncio.Task[object]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
     shutting_down: bool = False
 
@@ -56,14 +56,14 @@ class Node:
         scheme = "https" if cfg.tls else "http"
         return cfg.public_url or f"{scheme}://{cfg.host}:{cfg.port}"
 
-    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def spawn(self, coro: Coroutine[Any, Any, object], name: str) -> asyncio.Task[object]:
         """Run a background coroutine, keeping a reference and logging its failure."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self.background.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Task[object]) -> None:
         self.background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())

@@ -1,28 +1,31 @@
 """``calling.play`` and ``calling.play.pause|resume|volume|stop`` (reference §2.2, §3.1).
 
-The result comes first; items are then loaded off the media clock (TTS, URL fetch, decode)
-and the player starts, reporting ``calling.call.play`` playing / paused / finished / error.
+The player exists as soon as the command is accepted, so pause, volume and stop act on it
+even while its items load (TTS, URL fetch, decode run off the media clock). The result comes
+first, then ``calling.call.play`` reports playing / paused / finished / error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
 
 from voxrelay.media.player import Player, PlayState
-from voxrelay.protocol.models import ControlRef, PlayParams, VolumeParams
+from voxrelay.protocol.models import ControlRef, MediaItem, PlayParams, VolumeParams
 from voxrelay.server.audio import AudioError
 from voxrelay.server.calls import Call
 from voxrelay.server.commands.components import call_media, component, new_control_id
 from voxrelay.server.commands.lifecycle import find_call
 from voxrelay.server.dispatch import JsonDict, RequestContext, method, ok
+from voxrelay.server.media import CallMedia
 from voxrelay.server.node import Node
 
 log = logging.getLogger(__name__)
 PLAY_EVENT = "calling.call.play"
 
 
-def _emit(call: Call, control_id: str, state: str) -> None:
+def emit_play(call: Call, control_id: str, state: str) -> None:
     call.emit(
         PLAY_EVENT,
         {
@@ -34,37 +37,49 @@ def _emit(call: Call, control_id: str, state: str) -> None:
     )
 
 
-async def start_player(
-    node: Node, call: Call, control_id: str, params: PlayParams, on_end: Any = None
-) -> Player | None:
-    """Load the items and attach a player to the call's leg; None (and an error event) on failure."""
-    media = call.media
-    try:
-        items = [await node.audio.load(item) for item in params.play]
-    except AudioError as exc:
-        log.info("play %s on %s failed: %s", control_id, call.call_id, exc)
-        if media is not None:
-            media.components.pop(control_id, None)
-        _emit(call, control_id, PlayState.ERROR)
-        if on_end is not None:
-            on_end(None)
-        return None
-    if media is None or call.media is not media or not call.active:
-        return None
+def new_player(
+    call: Call,
+    media: CallMedia,
+    control_id: str,
+    volume: float,
+    loop: int,
+    on_end: Callable[[Player], None] | None = None,
+    report: bool = True,
+) -> Player:
+    """A player registered under ``control_id``, not yet loaded nor attached to the leg.
+
+    With ``report`` its state changes become ``calling.call.play`` events.
+    """
 
     def changed(player: Player) -> None:
-        _emit(call, control_id, player.state)
+        if report:
+            emit_play(call, control_id, player.state)
         if not player.active:
-            media.components.pop(control_id, None)
+            media.leg.remove(control_id)
+            if media.components.get(control_id) is player:
+                del media.components[control_id]
             if on_end is not None:
                 on_end(player)
 
-    player = Player(control_id, items, volume=params.volume, loop=params.loop, on_state=changed)
+    player = Player(control_id, [], volume=volume, loop=loop, on_state=changed)
     media.components[control_id] = player
     media.closers.append(player.stop)
-    media.leg.add_player(player)
-    _emit(call, control_id, PlayState.PLAYING)
     return player
+
+
+async def load_and_start(
+    node: Node, call: Call, media: CallMedia, player: Player, items: list[MediaItem]
+) -> bool:
+    """Load ``items`` into ``player`` and attach it; False (player in error) if loading failed."""
+    try:
+        player.items = [await node.audio.load(item) for item in items]
+    except AudioError as exc:
+        log.info("play %s on %s failed: %s", player.control_id, call.call_id, exc)
+        player.fail()
+        return False
+    if player.active and call.media is media:
+        media.leg.add_player(player)
+    return True
 
 
 @method("calling.play", PlayParams)
@@ -72,13 +87,12 @@ async def play(ctx: RequestContext, params: PlayParams) -> JsonDict:
     media = call_media(ctx, params)
     new_control_id(media, params.control_id)
     call = find_call(ctx, params)
-    media.components[params.control_id] = "loading"
-    ctx.node.spawn(_start(ctx.node, call, params), f"play {params.control_id}")
+    player = new_player(call, media, params.control_id, params.volume, params.loop)
+    asyncio.get_running_loop().call_soon(emit_play, call, params.control_id, PlayState.PLAYING)
+    ctx.node.spawn(
+        load_and_start(ctx.node, call, media, player, params.play), f"play {params.control_id}"
+    )
     return ok("Playing", call_id=call.call_id, control_id=params.control_id)
-
-
-async def _start(node: Node, call: Call, params: PlayParams) -> None:
-    await start_player(node, call, params.control_id, params)
 
 
 @method("calling.play.pause", ControlRef)
