@@ -154,3 +154,35 @@ async def test_play_errors_are_reported(relay_server: LocalServer, audio_site: s
     assert reply["result"]["code"] == "404"
     await asyncio.wait_for(phone, 10)
     await app.close()
+
+
+async def test_file_urls_inside_a_media_dir_play(tmp_path: Path) -> None:
+    soundfile.write(
+        str(tmp_path / "hold.wav"), tone((800.0,), 1.0, level_dbfs=-12), RATE, subtype="PCM_16"
+    )
+    with LocalServer(extra_args=["--media-dir", str(tmp_path)]) as server:
+        app = WireClient(server.ws_url)
+        await app.connect(server.project, server.token, ["default"])
+        phone = asyncio.create_task(phone_for(server).call("default", hangup_after=2.5))
+        call_id = await answer_next(app)
+        await app.request(
+            "calling.play",
+            {
+                "call_id": call_id,
+                "control_id": "f",
+                "play": [{"type": "audio", "params": {"url": f"file://{tmp_path}/hold.wav"}}],
+            },
+        )
+        await app.wait_event("calling.call.play", control_id="f", state="finished", timeout=5)
+        await app.request(
+            "calling.play",
+            {
+                "call_id": call_id,
+                "control_id": "g",
+                "play": [{"type": "audio", "params": {"url": f"file://{tmp_path}/../hold.wav"}}],
+            },
+        )
+        await app.wait_event("calling.call.play", control_id="g", state="error", timeout=5)
+        report = await asyncio.wait_for(phone, 10)
+        assert abs(dominant_hz(report.heard_after_answer()[:RATE]) - 800) < 15
+        await app.close()

@@ -39,29 +39,17 @@ class _Server(uvicorn.Server):
 
 
 def build_config(
-    host: str,
-    port: int,
+    *,
     project: str | None,
     token: str | None,
     config: Path | None,
-    data_dir: Path | None,
     tls: bool,
     tls_cert: Path | None,
     tls_key: Path | None,
-    resume_grace: float,
-    ping_interval: float = 10.0,
-    rate_limit: float = 500.0,
+    **settings: Any,
 ) -> ServerConfig:
     """Flags (with their env vars) over the config file over defaults."""
-    cfg = ServerConfig(
-        host=host,
-        port=port,
-        data_dir=data_dir or default_data_dir(),
-        resume_grace=resume_grace,
-        ping_interval=ping_interval,
-        rate_limit_per_s=rate_limit,
-        rate_burst=2 * rate_limit,
-    )
+    cfg = ServerConfig(**settings)
     if config is not None:
         cfg.projects, cfg.numbers = load_config_file(config)
     if project and token:
@@ -75,7 +63,7 @@ def build_config(
             raise typer.BadParameter("--tls-cert and --tls-key go together")
         cfg.tls_cert, cfg.tls_key = tls_cert, tls_key
     elif tls:
-        files = ensure_local_ca(cfg.data_dir, [host])
+        files = ensure_local_ca(cfg.data_dir, [cfg.host])
         cfg.tls_auto, cfg.tls_cert, cfg.tls_key = True, files.cert, files.key
     return cfg
 
@@ -139,6 +127,21 @@ def serve(
     rate_limit: Annotated[
         float, typer.Option(help="Requests per second per connection (bursts of twice that).")
     ] = 500.0,
+    rtp_host: Annotated[
+        str | None,
+        typer.Option(envvar="VOXRELAY_RTP_HOST", help="Address for RTP (default: --host)."),
+    ] = None,
+    media_dir: Annotated[
+        list[Path] | None, typer.Option(help="A folder file:// audio URLs may read (repeatable).")
+    ] = None,
+    media_allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A private host audio URLs may be fetched from (repeatable)."),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="Base URL clients use to reach this server (recording links)."),
+    ] = None,
     log_level: Annotated[str, typer.Option(envvar="VOXRELAY_LOG_LEVEL")] = "info",
 ) -> None:
     """Run a voxrelay server."""
@@ -146,18 +149,23 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     cfg = build_config(
-        host,
-        port,
-        project,
-        token,
-        config,
-        data_dir,
-        tls,
-        tls_cert,
-        tls_key,
-        resume_grace,
-        ping_interval,
-        rate_limit,
+        project=project,
+        token=token,
+        config=config,
+        tls=tls,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        host=host,
+        port=port,
+        data_dir=data_dir or default_data_dir(),
+        resume_grace=resume_grace,
+        ping_interval=ping_interval,
+        rate_limit_per_s=rate_limit,
+        rate_burst=2 * rate_limit,
+        rtp_host=rtp_host,
+        media_dirs=[p.resolve() for p in media_dir or []],
+        media_allow_hosts=list(media_allow_host or []),
+        public_url=public_url,
     )
     app = create_app(cfg)
     print_banner(cfg)
