@@ -18,6 +18,9 @@ Only the event *source* is synthetic; everything from ``Session.emit()`` to the 
 every ack back is the product's code path. Run::
 
     python bench/event_server.py --port 8790 --project P --token T [--rate-limit 500]
+
+The uvicorn settings are those of ``voxrelay serve`` (uvloop, no permessage-deflate, no
+uvicorn-level pings); keep them in step with ``src/voxrelay/cli/serve.py``.
 """
 
 from __future__ import annotations
@@ -142,7 +145,8 @@ def main() -> None:
         "--rate-limit",
         type=float,
         default=None,
-        help="per-connection frames/s (default: the product default); 0 lifts the limit",
+        help="per-connection requests/s (default: the product default, 500); 0 lifts the limit."
+        " As with `voxrelay serve --rate-limit`, the burst is twice the rate. Acks never count.",
     )
     parser.add_argument("--max-unacked", type=int, default=None)
     parser.add_argument("--log-level", default="warning")
@@ -159,7 +163,7 @@ def main() -> None:
     if args.rate_limit is not None:
         unlimited = args.rate_limit <= 0
         cfg.rate_limit_per_s = 1e12 if unlimited else args.rate_limit
-        cfg.rate_burst = 1e12 if unlimited else max(cfg.rate_burst, args.rate_limit)
+        cfg.rate_burst = 1e12 if unlimited else 2 * args.rate_limit  # as cli/serve.py
     if args.max_unacked is not None:
         cfg.max_unacked_events = args.max_unacked
     app = create_app(cfg)
@@ -169,6 +173,7 @@ def main() -> None:
         Route("/bench/wait", wait, methods=["GET"]),
         Route("/bench/cpu", cpu, methods=["GET"]),
     ]
+    # the uvicorn settings of `voxrelay serve` (src/voxrelay/cli/serve.py), minus TLS
     uvicorn.run(
         app,
         host=cfg.host,
@@ -177,6 +182,8 @@ def main() -> None:
         lifespan="on",
         log_level=args.log_level,
         ws_max_size=16 * 1024 * 1024,
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=5,
         ws_ping_interval=None,
         access_log=False,
     )
