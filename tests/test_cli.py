@@ -154,3 +154,68 @@ async def test_tls_serves_wss_with_a_kept_local_ca(tls_server: LocalServer) -> N
     tls_server.stop()
     tls_server.start()
     assert ca.read_bytes() == first  # made once, kept
+
+
+async def test_phone_waits_on_a_number_and_records_the_app(
+    relay_server: LocalServer, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "SIGNALWIRE_PROJECT_ID": relay_server.project,
+        "SIGNALWIRE_API_TOKEN": relay_server.token,
+        "SIGNALWIRE_SPACE": relay_server.host,
+    }
+    heard = tmp_path / "phone.wav"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "voxrelay",
+        "phone",
+        "--number",
+        "+15550107777",
+        "--answer-after",
+        "0.3",
+        "--record",
+        str(heard),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 15)
+    assert b"waiting for calls to +15550107777" in line
+    app = WireClient(relay_server.ws_url)
+    await app.connect(relay_server.project, relay_server.token, [])
+    await app.request(
+        "calling.dial",
+        {
+            "tag": "cli",
+            "devices": [
+                [
+                    {
+                        "type": "phone",
+                        "params": {"from_number": "+15553334444", "to_number": "+15550107777"},
+                    }
+                ]
+            ],
+        },
+    )
+    answered = await app.wait_event("calling.call.dial", dial_state="answered", timeout=10)
+    call_id = answered["params"]["call"]["call_id"]
+    await app.request(
+        "calling.play",
+        {
+            "call_id": call_id,
+            "control_id": "t",
+            "play": [{"type": "ringtone", "params": {"name": "uk", "duration": 1.0}}],
+        },
+    )
+    await app.wait_event("calling.call.play", control_id="t", state="finished", timeout=5)
+    await app.request("calling.end", {"call_id": call_id})
+    output = (await asyncio.wait_for(proc.stdout.read(), 15)).decode()
+    assert await proc.wait() == 0, output
+    assert "answered" in output and "ended" in output
+    audio, _ = soundfile.read(str(heard), dtype="int16")
+    on = np.abs(audio.reshape(-1, 160)).max(axis=1) > 1000
+    assert 30 <= on.sum() <= 45  # the UK cadence: 0.4 s on, 0.2 off, 0.4 on within 1 s
+    await app.close()

@@ -1,9 +1,10 @@
-"""A virtual phone: a real caller with real RTP, for trying and testing call flows.
+"""A virtual phone: a real caller (or callee) with real RTP, for trying and testing call flows.
 
 It places a call into a context of a voxrelay server (HTTP origination with a media offer;
-SIP replaces that signalling later), sends audio over RTP from its own socket, plays a WAV or
-speech when the call is answered, presses DTMF keys (RFC 4733) at given times, records
-everything it hears, and hangs up after a time or when the far end does::
+SIP replaces that signalling later), or waits on a number for apps to dial it
+(``answer_calls``). It sends audio over RTP from its own socket, plays a WAV or speech when
+the call is answered, presses DTMF keys (RFC 4733) at given times, records everything it
+hears, and hangs up after a time or when the far end does::
 
     phone = VirtualPhone("http://127.0.0.1:8773", project, token)
     report = await phone.call("default", say="Hello", digits="1234#", digits_at=3.0,
@@ -214,6 +215,117 @@ class VirtualPhone:
         call_id: str = resp.json()["call_id"]
         return call_id
 
+    async def answer_calls(
+        self,
+        number: str,
+        *,
+        calls: int = 1,
+        answer_after: float = 0.0,
+        audio: Frame | None = None,
+        say: str | None = None,
+        play: str | Path | None = None,
+        play_at: float = 0.0,
+        digits: str | None = None,
+        digits_at: float = 0.0,
+        hangup_after: float | None = None,
+        max_duration: float = 120.0,
+        on_state: Callable[[StateChange], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> list[PhoneReport]:
+        """Wait on ``number`` for ``calls`` calls (one at a time); answer each after
+        ``answer_after`` seconds and do the same as ``call`` once answered. ``on_ready`` is
+        called once the server has the registration. Raises PhoneError if refused."""
+        if audio is None:
+            audio = await asyncio.to_thread(load_audio, play, say)
+        leg = Leg(PCMU, telephone_event=self.telephone_event, inactivity_timeout=0)
+        transport = await open_transport(leg, self.rtp_host)
+        clock = MediaClock()
+        clock.subscribe(leg.tick)
+        clock.start()
+        host, port = transport.local
+        body = {
+            "number": number,
+            "media": {
+                "rtp_host": host,
+                "rtp_port": port,
+                "codecs": list(self.codecs),
+                "telephone_event": self.telephone_event,
+            },
+        }
+        reports: list[PhoneReport] = []
+        try:
+            async with (
+                httpx.AsyncClient(
+                    base_url=self.base_url, auth=self.auth, verify=self.verify, timeout=10.0
+                ) as http,
+                http.stream("POST", "/api/virtual/phones", json=body, timeout=None) as resp,
+            ):
+                if resp.status_code != 200:
+                    await resp.aread()
+                    raise PhoneError(f"registration refused: HTTP {resp.status_code} {resp.text}")
+                async for line in resp.aiter_lines():
+                    notice = json.loads(line) if line.strip() else {}
+                    if notice.get("event") == "registered" and on_ready is not None:
+                        on_ready()
+                    if notice.get("event") != "incoming":
+                        continue
+                    leg.codec = codec_by_name(notice["media"]["codec"])
+                    transport.remote = (
+                        notice["media"]["rtp_host"],
+                        int(notice["media"]["rtp_port"]),
+                    )
+                    plan_args = (audio, play_at, digits, digits_at, hangup_after)
+                    reports.append(
+                        await self._take_call(
+                            http,
+                            leg,
+                            notice["call_id"],
+                            answer_after,
+                            plan_args,
+                            max_duration,
+                            on_state,
+                        )
+                    )
+                    if len(reports) >= calls:
+                        break
+        except httpx.HTTPError as exc:
+            raise PhoneError(f"cannot reach {self.base_url}: {exc}") from None
+        finally:
+            await clock.stop()
+            transport.close()
+        return reports
+
+    async def _take_call(
+        self,
+        http: httpx.AsyncClient,
+        leg: Leg,
+        call_id: str,
+        answer_after: float,
+        plan_args: tuple[Frame | None, float, str | None, float, float | None],
+        max_duration: float,
+        on_state: Callable[[StateChange], None] | None,
+    ) -> PhoneReport:
+        report = PhoneReport(call_id=call_id)
+        tape = _Tape(report.frames)
+        leg.add_listener(tape)
+        leg.on_digit = lambda digit: setattr(report, "digits_heard", report.digits_heard + digit)
+        plan = _Plan(leg, *plan_args, report)
+        start = time.monotonic()
+        answer = asyncio.get_running_loop().call_later(
+            answer_after,
+            lambda: asyncio.ensure_future(http.post(f"/api/virtual/calls/{call_id}/answer")),
+        )
+        try:
+            async with asyncio.timeout(max_duration):
+                await self._follow(http, call_id, start, report, plan, on_state)
+        except TimeoutError:
+            await self._hang_up(http, call_id)
+        finally:
+            answer.cancel()
+            plan.cancel()
+            leg.listeners.remove(tape)
+        return report
+
     async def _follow(
         self,
         http: httpx.AsyncClient,
@@ -278,13 +390,13 @@ class _Plan:
             digits = self.digits
             self._handles.append(loop.call_later(self.digits_at, self._press, digits))
         if self.hangup_after is not None:
-            self._handles.append(loop.call_later(self.hangup_after, lambda: self._spawn(hang_up())))
+            self._handles.append(loop.call_later(self.hangup_after, lambda: self.spawn(hang_up())))
 
     def _press(self, digits: str) -> None:
         self.leg.add_digit_sender(DigitSender("phone-keys", digits))
         self.report.digits_sent += digits
 
-    def _spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -27,7 +27,7 @@ from voxrelay.phone import PhoneError, StateChange, VirtualPhone
 console = Console(soft_wrap=True)
 
 
-def _print_state(change: StateChange) -> None:
+def print_state(change: StateChange) -> None:
     reason = f" ({change.end_reason})" if change.end_reason else ""
     console.print(f"[dim]{change.time:7.2f}s[/dim]  {change.call_state}{reason}")
 
@@ -80,7 +80,7 @@ def call(
                 hangup_after=hangup_after,
                 ring_timeout=ring_timeout,
                 max_duration=max_duration,
-                on_state=_print_state,
+                on_state=print_state,
             )
         )
     except (PhoneError, SourceError) as exc:

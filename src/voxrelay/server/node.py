@@ -15,6 +15,7 @@ from voxrelay.server.calls.registry import CallRegistry
 from voxrelay.server.calls.routing import CallRouter
 from voxrelay.server.config import ServerConfig
 from voxrelay.server.media import MediaEngine
+from voxrelay.server.phones import PhoneRegistry
 from voxrelay.server.recordings import RecordingStore
 from voxrelay.server.sessions import SessionRegistry
 
@@ -33,6 +34,7 @@ class Node:
     media: MediaEngine = field(init=False)
     audio: AudioLoader = field(init=False)
     recordings: RecordingStore = field(init=False)
+    phones: PhoneRegistry = field(init=False)
     background: set[asyncio.Task[object]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
     shutting_down: bool = False
@@ -45,6 +47,7 @@ class Node:
         self.media = MediaEngine(cfg)
         self.audio = AudioLoader(cfg)
         self.recordings = RecordingStore(cfg.data_dir)
+        self.phones = PhoneRegistry()
         self.router = CallRouter(
             self.sessions, self.calls, node_id=cfg.node_id, ring_timeout=cfg.ring_timeout
         )

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from voxrelay.protocol.models import Open
-from voxrelay.protocol.states import Direction, EndReason
+from voxrelay.protocol.states import CallState, Direction, EndReason
 from voxrelay.server.calls import Call
 from voxrelay.server.calls.far_end import VirtualCaller
 from voxrelay.server.httputil import HTTPError, authenticate, json_body, node_of
@@ -90,6 +90,15 @@ async def hang_up(request: Request) -> Response:
     return JSONResponse(_call_view(call))
 
 
+async def answer(request: Request) -> Response:
+    """The called virtual phone answers (a call it was rung for by ``calling.dial``)."""
+    call, _ = _caller(request)
+    if call.direction is not Direction.OUTBOUND or not call.active:
+        raise HTTPError(409, "only a ringing call to a virtual phone can be answered here")
+    call.transition(CallState.ANSWERED)
+    return JSONResponse(_call_view(call))
+
+
 async def events(request: Request) -> Response:
     _call, caller = _caller(request)
 
@@ -108,4 +117,5 @@ routes = [
     Route("/api/virtual/calls/{call_id}", show, methods=["GET"]),
     Route("/api/virtual/calls/{call_id}", hang_up, methods=["DELETE"]),
     Route("/api/virtual/calls/{call_id}/events", events, methods=["GET"]),
+    Route("/api/virtual/calls/{call_id}/answer", answer, methods=["POST"]),
 ]

@@ -1,28 +1,28 @@
 """``calling.dial``: ring devices serially and in parallel; the first answer wins.
 
 ``devices`` is a list of serial steps, each a list of devices rung together (reference §3.5).
-Each device becomes an outbound leg tagged with the dial's ``tag``. A device reaches a RELAY
-context when its number (``phone.to_number``, or the user part of ``sip.to``) is one of the
-server's numbers; the SIP and virtual-phone issues add the network. When one leg answers,
-the others of its step are cancelled; when every leg of a step fails, the next step is rung.
+Each device becomes an outbound leg tagged with the dial's ``tag``; ``reach`` makes its far
+end ring (a RELAY context owning the number, a virtual phone...) or says it cannot. When one
+leg answers, the others of its step are cancelled; when every leg of a step fails, the next
+step is rung.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from voxrelay.protocol.events import CALL_DIAL
 from voxrelay.protocol.models import Device, DialParams
 from voxrelay.protocol.states import CallState, DialState, Direction, EndReason
 from voxrelay.server.calls.call import Call, EventSink
-from voxrelay.server.calls.far_end import link
 from voxrelay.server.calls.routing import CallRouter
 
 DEFAULT_DEVICE_TIMEOUT = 30.0
 
-Resolver = Callable[[Device], str | None]
+Reach = Callable[[Call, Device], Awaitable[bool]]
+"""Make the far end of an outbound leg ring; False when the device cannot be reached."""
 
 
 def device_number(device: Device) -> str | None:
@@ -35,6 +35,14 @@ def device_number(device: Device) -> str | None:
         user = to.removeprefix("sip:").removeprefix("sips:").split("@", 1)[0]
         return user or None
     return None
+
+
+def device_timeout(device: Device) -> float:
+    """Seconds to ring the device (``params.timeout``, default 30)."""
+    try:
+        return float(device.params.get("timeout") or DEFAULT_DEVICE_TIMEOUT)
+    except (TypeError, ValueError):
+        return DEFAULT_DEVICE_TIMEOUT
 
 
 def inbound_device(device: Device) -> dict[str, Any]:
@@ -51,14 +59,14 @@ class Dial:
         session: EventSink,
         project: str,
         params: DialParams,
-        numbers: dict[str, str],
+        reach: Reach,
         tag: str,
     ) -> None:
         self.router = router
         self.session = session
         self.project = project
         self.params = params
-        self.numbers = numbers
+        self.reach = reach
         self.tag = tag
         self.winner: Call | None = None
 
@@ -73,7 +81,7 @@ class Dial:
             legs = [self._start_leg(device) for device in step]
             if step_index == 0:
                 self._emit_dial(DialState.DIALING)
-            self._connect_legs(legs, step)
+            await self._ring(legs, step)
             winner = await self._first_answer(legs)
             if winner is not None:
                 self.winner = winner
@@ -102,19 +110,10 @@ class Dial:
         leg.emit("calling.call.state", leg.describe())
         return leg
 
-    def _connect_legs(self, legs: list[Call], devices: list[Device]) -> None:
+    async def _ring(self, legs: list[Call], devices: list[Device]) -> None:
         for leg, device in zip(legs, devices, strict=True):
-            number = device_number(device)
-            context = self.numbers.get(number) if number else None
-            if context is None:
+            if not await self.reach(leg, device):
                 leg.hang_up(EndReason.NOT_FOUND)
-                continue
-            inbound = self.router.new_call(
-                self.project, Direction.INBOUND, inbound_device(device), context=context
-            )
-            link(leg, inbound)
-            timeout = float(device.params.get("timeout") or DEFAULT_DEVICE_TIMEOUT)
-            self.router.ring(inbound, timeout)
 
     async def _first_answer(self, legs: list[Call]) -> Call | None:
         done: asyncio.Future[Call | None] = asyncio.get_running_loop().create_future()

@@ -1,0 +1,90 @@
+"""``voxrelay phone``: a virtual phone waits on a number until apps dial it.
+
+``voxrelay phone --number +15550003333 --answer-after 1 --say "Hi" --record heard.wav``
+registers the number with the server, answers each call after ``--answer-after`` seconds,
+plays ``--play``/``--say``, presses ``--digits`` at ``--digits-at``, hangs up after
+``--hangup-after`` (or when the app does), and writes what it heard to ``--record`` (with
+several ``--calls``, one file per call: ``heard-1.wav``, ``heard-2.wav``...). Exits 0 once
+``--calls`` calls were answered, 1 if one was not, 2 on a usage or connection error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from voxrelay.cli.call import print_state
+from voxrelay.cli.endpoints import http_base_url
+from voxrelay.media.sources import SourceError
+from voxrelay.phone import PhoneError, PhoneReport, VirtualPhone
+
+console = Console(soft_wrap=True)
+
+
+def _record_path(record: Path, index: int, total: int) -> Path:
+    return record if total == 1 else record.with_stem(f"{record.stem}-{index}")
+
+
+def phone(
+    number: Annotated[str, typer.Option(help="The number apps dial to reach this phone.")],
+    host: Annotated[
+        str | None, typer.Option(envvar="SIGNALWIRE_SPACE", help="Server host[:port] or URL.")
+    ] = None,
+    project: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_PROJECT_ID")] = None,
+    token: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_API_TOKEN")] = None,
+    calls: Annotated[int, typer.Option(min=1, help="Calls to take before exiting.")] = 1,
+    answer_after: Annotated[float, typer.Option(help="Seconds of ringing before answering.")] = 1.0,
+    play: Annotated[Path | None, typer.Option(help="Audio file to play once answered.")] = None,
+    say: Annotated[str | None, typer.Option(help="Text to speak once answered.")] = None,
+    digits: Annotated[str | None, typer.Option(help="DTMF keys to press (0-9*#A-D, w, W).")] = None,
+    digits_at: Annotated[float, typer.Option(help="Seconds after answer to press them.")] = 0.0,
+    record: Annotated[
+        Path | None, typer.Option(help="Write what the phone heard to this WAV.")
+    ] = None,
+    hangup_after: Annotated[
+        float | None, typer.Option(help="Hang up this many seconds after answer.")
+    ] = None,
+    max_duration: Annotated[float, typer.Option(help="Longest a call may last, seconds.")] = 300.0,
+) -> None:
+    """Wait on a number with a virtual phone and take the calls apps make to it."""
+    if not project or not token:
+        console.print("[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / _API_TOKEN)")
+        raise typer.Exit(2)
+    base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
+    device = VirtualPhone(
+        base, project, token, verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True
+    )
+    try:
+        reports: list[PhoneReport] = asyncio.run(
+            device.answer_calls(
+                number,
+                calls=calls,
+                answer_after=answer_after,
+                play=play,
+                say=say,
+                digits=digits,
+                digits_at=digits_at,
+                hangup_after=hangup_after,
+                max_duration=max_duration,
+                on_state=print_state,
+                on_ready=lambda: console.print(f"waiting for calls to {number}"),
+            )
+        )
+    except (PhoneError, SourceError) as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    for index, report in enumerate(reports, 1):
+        if record is not None:
+            path = report.save(_record_path(record, index, len(reports)))
+            console.print(
+                f"call {report.call_id}: recorded {len(report.heard) / 8000:.1f} s to {path}"
+            )
+    if any(not r.answered for r in reports):
+        raise typer.Exit(1)

@@ -1,0 +1,41 @@
+"""Where a dialled device rings (``calling.dial``, reference §3.5).
+
+A number (``phone.to_number``, or the user part of ``sip.to``) rings, in this order: the
+RELAY context that owns it (``[numbers]`` in the config file), as an inbound call linked to
+the outbound leg; or a virtual phone registered for it (``voxrelay phone``). The SIP issue
+adds registered softphones and trunks.
+"""
+
+from __future__ import annotations
+
+from voxrelay.protocol.models import Device
+from voxrelay.protocol.states import Direction
+from voxrelay.server.calls import Call
+from voxrelay.server.calls.dial import device_number, device_timeout, inbound_device
+from voxrelay.server.calls.far_end import link
+from voxrelay.server.node import Node
+
+
+class DialTargets:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def reach(self, leg: Call, device: Device) -> bool:
+        number = device_number(device)
+        if number is None:
+            return False
+        context = self.node.config.numbers.get(number)
+        if context is not None:
+            self._ring_context(leg, device, context)
+            return True
+        phone = self.node.phones.find(leg.project, number)
+        if phone is not None:
+            return await phone.ring(leg, device_timeout(device), self.node.media)
+        return False
+
+    def _ring_context(self, leg: Call, device: Device, context: str) -> None:
+        inbound = self.node.router.new_call(
+            leg.project, Direction.INBOUND, inbound_device(device), context=context
+        )
+        link(leg, inbound)
+        self.node.router.ring(inbound, device_timeout(device))
