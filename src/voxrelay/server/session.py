@@ -17,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from voxrelay.protocol.events import build_event
 from voxrelay.protocol.jsonrpc import encode
 
@@ -55,7 +57,7 @@ class Session:
         self._pending: OrderedDict[str, str] = OrderedDict()
         self._max_unacked = max_unacked
         self.dropped_events = 0
-        self._results: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._results: OrderedDict[str, bytes] = OrderedDict()  # bytes: no GC tracking
 
     # -- connection -------------------------------------------------------------------
 
@@ -97,11 +99,15 @@ class Session:
 
     def result_for(self, request_id: str) -> dict[str, Any] | None:
         """The result already given to request ``request_id`` (a client resending after resume)."""
-        return self._results.get(request_id)
+        raw = self._results.get(request_id)
+        return None if raw is None else dict(orjson.loads(raw))
 
-    def remember_result(self, request_id: str, result: dict[str, Any], keep: int = 1024) -> None:
-        """Keep the last ``keep`` results so a resent request is answered, not executed twice."""
-        self._results[request_id] = result
+    def remember_result(self, request_id: str, result: dict[str, Any], keep: int = 256) -> None:
+        """Keep the last ``keep`` results so a resent request is answered, not executed twice.
+
+        Stored encoded, so thousands of sessions' memories cost the garbage collector nothing.
+        """
+        self._results[request_id] = orjson.dumps(result)
         if len(self._results) > keep:
             self._results.popitem(last=False)
 
