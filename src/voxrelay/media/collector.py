@@ -221,6 +221,7 @@ class Collector:
         send_start_of_input: bool = False,
         start_input_timers: bool = True,
         on_result: Callable[[CollectResult], None] | None = None,
+        on_input: Callable[[], None] | None = None,
         engine: SpeechEngine | None = None,
         submit: Submit = run_now,
         vad: Vad | None = None,
@@ -234,6 +235,7 @@ class Collector:
         self.continuous = continuous
         self.send_start_of_input = send_start_of_input
         self.on_result = on_result
+        self.on_input = on_input  # first input of a round (barge-in for play_and_collect)
         self.engine = engine if engine is not None or speech is None else default_engine()
         self.submit = submit
         self.vad = vad or Vad()
@@ -421,6 +423,8 @@ class Collector:
         if self._input_seen:
             return
         self._input_seen = True
+        if self.on_input is not None:
+            self.on_input()
         if self.send_start_of_input:
             self._emit(CollectResult(ResultType.START_OF_INPUT, {}, False, CollectState.COLLECTING))
 

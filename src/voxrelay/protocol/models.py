@@ -287,3 +287,51 @@ class RecordParams(ControlRef):
 
 class RecordPauseParams(ControlRef):
     behavior: Literal["skip", "silence"] = "skip"
+
+
+class DigitsParams(Open):
+    """``collect.digits`` (reference §3.2)."""
+
+    max: int = Field(ge=1, le=128)
+    terminators: str = Field(default="", pattern=r"^[0-9*#A-Da-d]*$", max_length=16)
+    digit_timeout: float = Field(default=5.0, ge=0, le=600)
+
+
+class SpeechParams(Open):
+    """``collect.speech`` (reference §3.2)."""
+
+    end_silence_timeout: float = Field(default=1.0, ge=0, le=600)
+    speech_timeout: float = Field(default=60.0, ge=0, le=3600)
+    language: str = Field(default="en-US", max_length=32)
+    hints: list[str] = Field(default_factory=list, max_length=500)
+
+
+class CollectSpec(Open):
+    """What to collect; at least one of ``digits`` and ``speech``."""
+
+    initial_timeout: float = Field(default=4.0, ge=0, le=3600)
+    digits: DigitsParams | None = None
+    speech: SpeechParams | None = None
+    partial_results: bool = False
+    continuous: bool = False
+    send_start_of_input: bool = False
+    start_input_timers: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CollectSpec:
+        if self.digits is None and self.speech is None:
+            raise ValueError("collect needs digits, speech or both")
+        return self
+
+
+class CollectParams(ControlRef, CollectSpec):
+    """``calling.collect``: the collect fields at the top level."""
+
+    status_url: str | None = None
+
+
+class PlayAndCollectParams(ControlRef):
+    play: list[MediaItem] = Field(min_length=1, max_length=100)
+    collect: CollectSpec
+    volume: Volume = 0.0
+    status_url: str | None = None

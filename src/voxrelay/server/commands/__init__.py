@@ -1,6 +1,7 @@
 """One module per RELAY command family; importing this package registers them all."""
 
 from voxrelay.server.commands import (
+    collect,
     contexts,
     detect,
     dial,
@@ -10,4 +11,4 @@ from voxrelay.server.commands import (
     send_digits,
 )
 
-__all__ = ["contexts", "detect", "dial", "lifecycle", "play", "record", "send_digits"]
+__all__ = ["collect", "contexts", "detect", "dial", "lifecycle", "play", "record", "send_digits"]

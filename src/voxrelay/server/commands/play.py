@@ -44,16 +44,16 @@ def new_player(
     volume: float,
     loop: int,
     on_end: Callable[[Player], None] | None = None,
-    report: bool = True,
+    event_id: str | None = None,
 ) -> Player:
     """A player registered under ``control_id``, not yet loaded nor attached to the leg.
 
-    With ``report`` its state changes become ``calling.call.play`` events.
+    Its state changes become ``calling.call.play`` events for ``event_id`` (default the
+    control_id; play_and_collect's prompt reports under the collect's id).
     """
 
     def changed(player: Player) -> None:
-        if report:
-            emit_play(call, control_id, player.state)
+        emit_play(call, event_id or control_id, player.state)
         if not player.active:
             media.leg.remove(control_id)
             if media.components.get(control_id) is player:
