@@ -186,3 +186,22 @@ async def test_file_urls_inside_a_media_dir_play(tmp_path: Path) -> None:
         report = await asyncio.wait_for(phone, 10)
         assert abs(dominant_hz(report.heard_after_answer()[:RATE]) - 800) < 15
         await app.close()
+
+
+async def test_media_quality_is_exposed_per_call(relay_server: LocalServer) -> None:
+    app = WireClient(relay_server.ws_url)
+    await app.connect(relay_server.project, relay_server.token, ["default"])
+    phone = asyncio.create_task(phone_for(relay_server).call("default", hangup_after=6.5))
+    call_id = await answer_next(app)
+    await asyncio.sleep(5.6)  # past the first RTCP report (every 5 s)
+    with relay_server.http() as http:
+        view = http.get(f"/api/calls/{call_id}").json()
+        ((other, token),) = relay_server.other_projects.items()
+        assert http.get(f"/api/calls/{call_id}", auth=(other, token)).status_code == 404
+    media = view["media"]
+    assert media["codec"] == "PCMU"
+    assert media["packets_received"] > 250 and media["packets_sent"] > 250
+    assert media["packets_lost"] == 0 and media["jitter_ms"] < 10
+    assert media["remote_fraction_lost"] == 0 and media["remote_jitter_ms"] is not None
+    await asyncio.wait_for(phone, 10)
+    await app.close()

@@ -12,6 +12,7 @@ arrive. No packets for ``inactivity_timeout`` seconds while answered fires ``on_
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -20,6 +21,14 @@ from voxrelay.media.digitsender import DigitSender, Step
 from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
 from voxrelay.media.frames import FRAME, SILENCE, Frame, mix
 from voxrelay.media.jitterbuffer import JitterBuffer
+from voxrelay.media.rtcp import (
+    ReceptionStats,
+    ReportBlock,
+    RtcpError,
+    parse_reports,
+    receiver_report,
+    sender_report,
+)
 from voxrelay.media.rtp import RtpError, RtpPacket, RtpStream, is_rtcp
 
 log = logging.getLogger(__name__)
@@ -82,12 +91,16 @@ class Leg:
         self._last_rx_tick = 0
         self.received = 0
         self.invalid = 0
+        self.reception = ReceptionStats(codec.clock_rate)
+        self.remote_report: ReportBlock | None = None  # what the far end says of our stream
+        self.rtcp_interval_ticks = 250  # an RTCP report every 5 s (RFC 3550 §6.2 minimum)
 
     # -- from the network -----------------------------------------------------------------
 
     def receive(self, data: bytes) -> None:
         """One datagram from the far end (RTP or RTCP)."""
         if is_rtcp(data):
+            self._receive_rtcp(data)
             return
         try:
             packet = RtpPacket.parse(data)
@@ -95,6 +108,8 @@ class Leg:
             self.invalid += 1
             return
         self.received += 1
+        arrival = int(time.monotonic() * self.codec.clock_rate)
+        self.reception.update(packet.ssrc, packet.sequence, packet.timestamp, arrival)
         self._last_rx_tick = self._tick
         if packet.payload_type == self.codec.payload_type:
             self.jitter.put(packet, self._tick * FRAME)
@@ -118,6 +133,8 @@ class Leg:
             listener.on_frame(heard, said)
         if self.send is not None and self.active:
             self._send_frame(said)
+            if n % self.rtcp_interval_ticks == 0:
+                self.send(self.rtcp_report())
         self.stream.advance(FRAME)
         self._check_inactivity()
 
@@ -135,6 +152,48 @@ class Leg:
             out = SILENCE if self.muted else said
             packet = self.stream.packet(self.codec.encode(out), self.codec.payload_type)
         self.send(packet.serialize())
+
+    def rtcp_report(self) -> bytes:
+        """An SR (we send audio) with our reception report of the far end (RFC 3550 §6.4)."""
+        block = self.reception.block()
+        if self.stream.packets:
+            return sender_report(
+                self.stream.ssrc,
+                self.stream.timestamp,
+                self.stream.packets,
+                self.stream.octets,
+                block,
+            )
+        return receiver_report(self.stream.ssrc, block)
+
+    def _receive_rtcp(self, data: bytes) -> None:
+        try:
+            blocks = parse_reports(data)
+        except RtcpError:
+            self.invalid += 1
+            return
+        for block in blocks:
+            if block.ssrc == self.stream.ssrc:
+                self.remote_report = block
+
+    def stats(self) -> dict[str, object]:
+        """Media quality of this leg: counts, loss and jitter both ways (jitter in ms)."""
+        rx, remote = self.reception, self.remote_report
+        return {
+            "codec": self.codec.name,
+            "packets_sent": self.stream.packets,
+            "packets_received": self.received,
+            "packets_lost": max(0, rx.lost),
+            "jitter_ms": round(rx.jitter_ms, 2),
+            "invalid_packets": self.invalid,
+            "late_packets": self.jitter.stats.late,
+            "jitter_buffer_frames": self.jitter.target,
+            "remote_fraction_lost": remote.fraction_lost if remote else None,
+            "remote_packets_lost": remote.cumulative_lost if remote else None,
+            "remote_jitter_ms": round(remote.jitter * 1000 / self.codec.clock_rate, 2)
+            if remote
+            else None,
+        }
 
     def _event_step(self) -> Step | None:
         while self.digit_senders:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from voxrelay import __version__
-from voxrelay.server import originate, phone_http, recording_http
+from voxrelay.server import call_http, originate, phone_http, recording_http
 from voxrelay.server.config import ServerConfig
 from voxrelay.server.gateway import relay_endpoint
 from voxrelay.server.httputil import HTTPError
@@ -58,6 +58,7 @@ def create_app(config: ServerConfig) -> Starlette:
             WebSocketRoute("/", relay_endpoint),
             Route("/healthz", healthz),
             *originate.routes,
+            *call_http.routes,
             *recording_http.routes,
             *phone_http.routes,
         ],

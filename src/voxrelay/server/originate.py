@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from voxrelay.protocol.models import Open
 from voxrelay.protocol.states import CallState, Direction, EndReason
+from voxrelay.server.call_http import call_view
 from voxrelay.server.calls import Call
 from voxrelay.server.calls.far_end import VirtualCaller
 from voxrelay.server.httputil import HTTPError, authenticate, json_body, node_of
@@ -33,17 +34,6 @@ class OriginateBody(Open):
     to: str = Field(min_length=1, max_length=256)
     ring_timeout: float | None = Field(default=None, gt=0, le=600)
     media: MediaOffer | None = None
-
-
-def _call_view(call: Call) -> dict[str, object]:
-    return {
-        "call_id": call.call_id,
-        "context": call.context,
-        "direction": call.direction.value,
-        "device": call.device,
-        "call_state": call.state.value,
-        "end_reason": call.end_reason.value if call.end_reason else None,
-    }
 
 
 def _caller(request: Request) -> tuple[Call, VirtualCaller]:
@@ -66,7 +56,7 @@ async def create(request: Request) -> Response:
     call = node.router.new_call(principal.project, Direction.INBOUND, device, context=body.context)
     call.far_end = caller
     caller.on_state(call)
-    view = _call_view(call)
+    view = call_view(call)
     if body.media is not None:
         try:
             answer = await node.media.attach(call, body.media)
@@ -81,13 +71,13 @@ async def create(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     call, _ = _caller(request)
-    return JSONResponse(_call_view(call))
+    return JSONResponse(call_view(call))
 
 
 async def hang_up(request: Request) -> Response:
     call, caller = _caller(request)
     caller.hang_up()
-    return JSONResponse(_call_view(call))
+    return JSONResponse(call_view(call))
 
 
 async def answer(request: Request) -> Response:
@@ -96,7 +86,7 @@ async def answer(request: Request) -> Response:
     if call.direction is not Direction.OUTBOUND or not call.active:
         raise HTTPError(409, "only a ringing call to a virtual phone can be answered here")
     call.transition(CallState.ANSWERED)
-    return JSONResponse(_call_view(call))
+    return JSONResponse(call_view(call))
 
 
 async def events(request: Request) -> Response:
