@@ -138,6 +138,9 @@ def serve(
         list[str] | None,
         typer.Option(help="A private host audio URLs may be fetched from (repeatable)."),
     ] = None,
+    rtp_timeout: Annotated[
+        float, typer.Option(help="End a call after this many seconds without RTP (0: never).")
+    ] = 30.0,
     public_url: Annotated[
         str | None,
         typer.Option(help="Base URL clients use to reach this server (recording links)."),
@@ -166,6 +169,7 @@ def serve(
         media_dirs=[p.resolve() for p in media_dir or []],
         media_allow_hosts=list(media_allow_host or []),
         public_url=public_url,
+        rtp_timeout=rtp_timeout,
     )
     app = create_app(cfg)
     print_banner(cfg)
