@@ -85,8 +85,9 @@ class MediaClock:
             n += 1
             deadline = start + n * self.period
             delay = deadline - self._now()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # always yield, even when behind: an overloaded clock must not starve the loop's
+            # I/O (RTP receive, commands), or it could never catch up
+            await asyncio.sleep(max(0.0, delay))
             lateness = self._now() - deadline
             if lateness > self.max_catch_up * self.period:
                 skipped = int(lateness / self.period)
