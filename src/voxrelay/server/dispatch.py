@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -33,16 +33,36 @@ class CommandError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+class Requester(Protocol):
+    """Who issues commands: a RELAY ``Session``, or a REST principal (``server.rest``).
+
+    Handlers that hand the requester calls to control (answer, dial) use it as the calls'
+    event sink; only a RELAY session can subscribe to contexts (see ``relay_session``).
+    """
+
+    @property
+    def project(self) -> str: ...
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> str: ...
+
+
 @dataclass(slots=True)
 class RequestContext:
-    """Who is asking (session) and what they may reach (node)."""
+    """Who is asking (a session, or a REST principal) and what they may reach (node)."""
 
     node: Node
-    session: Session
+    session: Requester
 
     @property
     def project(self) -> str:
         return self.session.project
+
+
+def relay_session(ctx: RequestContext) -> Session:
+    """The RELAY session behind ``ctx``; code "400" for requesters that have none (REST)."""
+    if not isinstance(ctx.session, Session):
+        raise CommandError(ResultCode.BAD_REQUEST, "only a RELAY session can do this")
+    return ctx.session
 
 
 Handler = Callable[[RequestContext, Any], Awaitable[JsonDict]]

@@ -69,6 +69,8 @@ class Call:
         self.offered_to: set[str] = set()
         self.peer: dict[str, str] | None = None
         self.watchers: list[Callable[[Call], None]] = []
+        # Also see every event of the call (REST status_url webhooks, SWML waiting on components).
+        self.event_taps: list[Callable[[str, dict[str, Any]], None]] = []
         self.media: CallMedia | None = None
         # Runs between ending and ended (e.g. to finalise recordings); calls back when done.
         self.end_barrier: Callable[[Callable[[], None]], None] | None = None
@@ -106,9 +108,11 @@ class Call:
         return info
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
-        """Send an event about this call to its controller, if it has one."""
+        """Send an event about this call to its controller, if it has one, and its taps."""
         if self.controller is not None:
             self.controller.emit(event_type, payload)
+        for tap in list(self.event_taps):
+            tap(event_type, payload)
 
     def transition(self, state: CallState, end_reason: EndReason | None = None) -> bool:
         """Move to ``state``. Returns False when already there; raises IllegalTransition backwards."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 
 from voxrelay.protocol.models import ContextsParams, Open, PingParams, validate
-from voxrelay.server.dispatch import JsonDict, RequestContext, method, ok
+from voxrelay.server.dispatch import JsonDict, RequestContext, method, ok, relay_session
 
 
 @method("signalwire.receive", ContextsParams)
 async def receive(ctx: RequestContext, params: ContextsParams) -> JsonDict:
     """Subscribe the session to more contexts; calls waiting there are offered at once."""
-    added = ctx.node.sessions.subscribe(ctx.session, params.contexts)
-    ctx.node.router.subscribed(ctx.session, added)
+    session = relay_session(ctx)
+    added = ctx.node.sessions.subscribe(session, params.contexts)
+    ctx.node.router.subscribed(session, added)
     return ok("Receiving events")
 
 
@@ -30,7 +31,7 @@ async def legacy_receive(ctx: RequestContext, params: LegacyReceiveParams) -> Js
 
 @method("signalwire.unreceive", ContextsParams)
 async def unreceive(ctx: RequestContext, params: ContextsParams) -> JsonDict:
-    ctx.node.sessions.unsubscribe(ctx.session, params.contexts)
+    ctx.node.sessions.unsubscribe(relay_session(ctx), params.contexts)
     return ok("Unreceiving events")
 
 
