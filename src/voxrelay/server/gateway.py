@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from voxrelay.protocol import blade
 from voxrelay.protocol.codes import ErrorCode, ResultCode
 from voxrelay.protocol.events import AUTHORIZATION_STATE
 from voxrelay.protocol.jsonrpc import (
@@ -34,10 +35,12 @@ from voxrelay.protocol.jsonrpc import (
     parse_message,
 )
 from voxrelay.protocol.models import (
+    Authentication,
     Authorization,
     ConnectParams,
     ConnectResult,
     InvalidParams,
+    Open,
     validate,
 )
 from voxrelay.server import commands  # noqa: F401  (registers the RELAY methods)
@@ -71,6 +74,7 @@ class RelayConnection:
         cfg = node.config
         self._bucket = TokenBucket(cfg.rate_limit_per_s, cfg.rate_burst)
         self._closing = False
+        self.dialect = "signalwire"  # or "blade": chosen by the first frame
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -89,6 +93,9 @@ class RelayConnection:
                 await asyncio.wait_for(writer, 2.0)
             if self.session is not None:
                 self.session.detach(owner=self)
+                if self.dialect == "blade":  # Blade clients never resume: drop it now
+                    self.node.sessions.remove(self.session)
+                    self.node.router.session_gone(self.session)
 
     def send(self, frame: str) -> None:
         """Queue one text frame for the writer task."""
@@ -103,7 +110,10 @@ class RelayConnection:
 
     async def shutdown(self) -> None:
         """Server shutdown: tell the client to reconnect fresh (``restart: true``), then close."""
-        self.send(encode(Request("signalwire.disconnect", {"restart": True}, new_id())))
+        if self.dialect == "blade":
+            self.send(encode(blade.disconnect()))
+        else:
+            self.send(encode(Request("signalwire.disconnect", {"restart": True}, new_id())))
         self.close(CLOSE_SHUTDOWN)
 
     async def _writer(self) -> None:
@@ -153,7 +163,10 @@ class RelayConnection:
                 )
                 self.close(CLOSE_PING_TIMEOUT)
                 return
-            ping = Request("signalwire.ping", {"timestamp": time.time()}, new_id())
+            if self.dialect == "blade":
+                ping = blade.ping(time.time())
+            else:
+                ping = Request("signalwire.ping", {"timestamp": time.time()}, new_id())
             self._pings.add(str(ping.id))
             self.send(encode(ping))
 
@@ -190,6 +203,9 @@ class RelayConnection:
         if request.method == "signalwire.connect":
             await self._connect(request)
             return
+        if request.method == blade.CONNECT:
+            await self._blade_connect(request)
+            return
         if self.session is None:
             self._error(
                 request.id,
@@ -197,26 +213,35 @@ class RelayConnection:
                 "not authenticated: send signalwire.connect first",
             )
             return
-        spec = METHODS.get(request.method)
-        if spec is None:
-            self._error(
-                request.id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {request.method}"
-            )
+        if self.dialect == "blade":
+            await self._blade_request(request)
             return
-        rid = str(request.id) if request.id is not None else None
+        result = await self._dispatch(request.id, request.method, request.params)
+        if result is not None:
+            self._reply(Response(request.id, result))
+
+    async def _dispatch(
+        self, request_id: str | int | None, method: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Run RELAY ``method``; its result, or None after replying with an error."""
+        assert self.session is not None
+        spec = METHODS.get(method)
+        if spec is None:
+            self._error(request_id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
+            return None
+        rid = str(request_id) if request_id is not None else None
         cached = self.session.result_for(rid) if rid else None
         if cached is not None:
-            self._reply(Response(request.id, cached))
-            return
-        result = await self._run(spec, request)
+            return cached
+        result = await self._run(spec, method, params)
         if rid:
             self.session.remember_result(rid, result)
-        self._reply(Response(request.id, result))
+        return result
 
-    async def _run(self, spec: Any, request: Request) -> dict[str, Any]:
+    async def _run(self, spec: Any, method: str, raw: dict[str, Any]) -> dict[str, Any]:
         assert self.session is not None
         try:
-            params = validate(spec.params, request.params)
+            params = validate(spec.params, raw)
             result: dict[str, Any] = await spec.handler(
                 RequestContext(self.node, self.session), params
             )
@@ -226,22 +251,15 @@ class RelayConnection:
         except CommandError as exc:
             return exc.result()
         except Exception:
-            log.exception("%s failed", request.method)
+            log.exception("%s failed", method)
             return {"code": ResultCode.INTERNAL.value, "message": "internal error"}
 
     # -- signalwire.connect -------------------------------------------------------------
 
-    async def _connect(self, request: Request) -> None:
-        if self.session is not None:
-            self._error(request.id, ErrorCode.INVALID_REQUEST, "already connected")
-            return
+    def _authenticate(self, request: Request, authentication: Authentication) -> Any:
+        """The principal, or None after answering -32002 and closing."""
         try:
-            params = validate(ConnectParams, request.params)
-        except InvalidParams as exc:
-            self._error(request.id, ErrorCode.INVALID_PARAMS, f"Invalid params: {exc}")
-            return
-        try:
-            principal = self.node.auth.authenticate(params.authentication)
+            return self.node.auth.authenticate(authentication)
         except AuthError:
             self._reply(
                 ErrorResponse(
@@ -252,6 +270,19 @@ class RelayConnection:
                 )
             )
             self.close(CLOSE_AUTH_FAILED)
+            return None
+
+    async def _connect(self, request: Request) -> None:
+        if self.session is not None:
+            self._error(request.id, ErrorCode.INVALID_REQUEST, "already connected")
+            return
+        try:
+            params = validate(ConnectParams, request.params)
+        except InvalidParams as exc:
+            self._error(request.id, ErrorCode.INVALID_PARAMS, f"Invalid params: {exc}")
+            return
+        principal = self._authenticate(request, params.authentication)
+        if principal is None:
             return
         sessions = self.node.sessions
         session = sessions.resume(params.protocol, principal.project) if params.protocol else None
@@ -282,6 +313,88 @@ class RelayConnection:
         added = sessions.subscribe(session, [*params.contexts, *params.topics])
         self.node.router.subscribed(session, added)
         session.emit(AUTHORIZATION_STATE, {"authorization_state": _authorization_state()})
+
+    # -- the Blade dialect (PyPI signalwire 2.x; reference §1.9) ------------------------
+
+    async def _blade_connect(self, request: Request) -> None:
+        if self.session is not None:
+            self._error(request.id, ErrorCode.INVALID_REQUEST, "already connected")
+            return
+        try:
+            params = validate(BladeConnectParams, request.params)
+        except InvalidParams as exc:
+            self._error(request.id, ErrorCode.INVALID_PARAMS, f"Invalid params: {exc}")
+            return
+        principal = self._authenticate(request, params.authentication)
+        if principal is None:
+            return
+        session = self.node.sessions.create(principal.project, event_acks=False, agent=params.agent)
+        session.frame_event = _blade_event
+        self.dialect = "blade"
+        self.session = session
+        result = blade.connect_result(
+            sessionid=session.id,
+            nodeid=self.node.config.node_id,
+            project=principal.project,
+            signature=session.signature,
+            scopes=list(principal.scopes),
+        )
+        self._reply(Response(request.id, result))
+        session.attach(self.send, owner=self)
+
+    async def _blade_request(self, request: Request) -> None:
+        assert self.session is not None
+        try:
+            if request.method == blade.EXECUTE:
+                execute = blade.unwrap_execute(request.params)
+                if execute.is_setup:
+                    result: Any = {"protocol": self.session.protocol}
+                else:
+                    inner = await self._dispatch(request.id, execute.method, execute.params)
+                    if inner is None:
+                        return
+                    result = inner
+                node_id = self.node.config.node_id
+                self._reply(
+                    Response(
+                        request.id,
+                        blade.execute_result(
+                            result, requester_nodeid=self.session.id, responder_nodeid=node_id
+                        ),
+                    )
+                )
+            elif request.method == blade.SUBSCRIPTION:
+                self._reply(Response(request.id, blade.subscription_result(request.params)))
+            elif request.method == blade.PING:
+                self._reply(Response(request.id, {"timestamp": time.time()}))
+            elif request.method == blade.DISCONNECT:
+                self._reply(Response(request.id, {}))
+                self.close()
+            else:
+                self._error(
+                    request.id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {request.method}"
+                )
+        except blade.BladeError as exc:
+            self._error(request.id, ErrorCode.INVALID_PARAMS, f"Invalid params: {exc}")
+
+
+class BladeConnectParams(Open):
+    """``blade.connect`` params; any version is accepted (2.x sends 2.3.0)."""
+
+    version: dict[str, Any] | None = None
+    agent: str | None = None
+    authentication: Authentication
+
+
+def _blade_event(session: Session, event_type: str, payload: dict[str, Any], ts: float) -> Request:
+    return blade.broadcast(
+        event_type,
+        payload,
+        timestamp=ts,
+        protocol=session.protocol,
+        node_id=session.node_id,
+        project_id=session.project,
+    )
 
 
 def _authorization_state() -> str:

@@ -20,11 +20,27 @@ from typing import Any
 import orjson
 
 from voxrelay.protocol.events import build_event
-from voxrelay.protocol.jsonrpc import encode
+from voxrelay.protocol.jsonrpc import Request, encode
 
 log = logging.getLogger(__name__)
 
 Sender = Callable[[str], None]
+EventFramer = Callable[["Session", str, dict[str, Any], float], Request]
+"""Frames one event for a session's dialect: ``(session, event_type, payload, timestamp)``."""
+
+
+def signalwire_event(
+    session: Session, event_type: str, payload: dict[str, Any], timestamp: float
+) -> Request:
+    """The ``signalwire.event`` framing of the ``signalwire.connect`` dialect (the default)."""
+    return build_event(
+        event_type,
+        payload,
+        timestamp=timestamp,
+        channel=session.protocol,
+        project_id=session.project,
+        node_id=session.node_id,
+    )
 
 
 class Session:
@@ -58,6 +74,7 @@ class Session:
         self._max_unacked = max_unacked
         self.dropped_events = 0
         self._results: OrderedDict[str, bytes] = OrderedDict()  # bytes: no GC tracking
+        self.frame_event: EventFramer = signalwire_event  # the Blade dialect swaps this
 
     # -- connection -------------------------------------------------------------------
 
@@ -114,15 +131,8 @@ class Session:
     # -- events -----------------------------------------------------------------------
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:
-        """Queue one ``signalwire.event`` for this client. Returns the event id."""
-        request = build_event(
-            event_type,
-            payload,
-            timestamp=time.time(),
-            channel=self.protocol,
-            project_id=self.project,
-            node_id=self.node_id,
-        )
+        """Queue one event (``signalwire.event``, or its dialect's form). Returns its id."""
+        request = self.frame_event(self, event_type, payload, time.time())
         frame = encode(request)
         event_id = str(request.id)
         if self.event_acks or self._send is None:

@@ -69,16 +69,26 @@ class Dial:
         self.reach = reach
         self.tag = tag
         self.winner: Call | None = None
+        self._begun: list[Call] = []
 
     def _emit_dial(self, state: DialState, **extra: Any) -> None:
         payload = {"node_id": self.router.node_id, "tag": self.tag, "dial_state": state.value}
         self.session.emit(CALL_DIAL, {**payload, **extra})
 
+    def begin(self) -> Call:
+        """Start the legs of the first step now (``calling.begin`` answers with the call_id).
+
+        Returns the first leg; ``run()`` then rings them instead of starting new ones.
+        """
+        self._begun = [self._start_leg(device) for device in self.params.devices[0]]
+        return self._begun[0]
+
     async def run(self) -> None:
         """Ring each serial step until one leg answers; report ``calling.call.dial``."""
         reasons: list[str] = []
         for step_index, step in enumerate(self.params.devices):
-            legs = [self._start_leg(device) for device in step]
+            begun, self._begun = self._begun, []
+            legs = begun or [self._start_leg(device) for device in step]
             if step_index == 0:
                 self._emit_dial(DialState.DIALING)
             await self._ring(legs, step)
