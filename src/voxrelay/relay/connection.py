@@ -120,10 +120,15 @@ def scrub(text: str) -> str:
 class Connection:
     """A RELAY session over one WebSocket at a time (see the module docstring).
 
+    The ``signalwire.connect`` dialect; ``voxrelay.v2`` overrides ``_handshake``,
+    ``_on_request`` and ``ping_method`` for Blade.
+
     ``authentication`` is ``{"project", "token"}`` or ``{"jwt_token"}``; ``contexts`` is the
     caller's list, read again at every connect (so contexts added later survive reconnects);
     ``on_event`` gets every event exactly once, in order.
     """
+
+    ping_method = "signalwire.ping"
 
     def __init__(
         self,
@@ -239,7 +244,13 @@ class Connection:
     # -- requests ------------------------------------------------------------------------
 
     async def _call(
-        self, method: str, params: JsonDict, *, timeout: float | None, resumable: bool
+        self,
+        method: str,
+        params: JsonDict,
+        *,
+        timeout: float | None,
+        resumable: bool,
+        handshake: bool = False,
     ) -> Any:
         if self._closing or not (self._started or self._ws is not None):
             raise RelayError(-1, "Not connected")
@@ -251,7 +262,7 @@ class Connection:
             resumable,
         )
         pending.future.add_done_callback(lambda _: self._forget(pending))
-        if self._online or method == "signalwire.connect":
+        if self._online or handshake:
             await self._transmit(pending)
         elif len(self._queue) >= QUEUE_LIMIT:
             raise RelayError(-1, f"Request queue full ({QUEUE_LIMIT} requests waiting)")
@@ -364,21 +375,29 @@ class Connection:
         self._ws = ws
         self._reader = asyncio.get_running_loop().create_task(self._read(ws))
         try:
-            result = await self._call(
-                "signalwire.connect", self._connect_params(), timeout=None, resumable=False
-            )
+            await self._handshake()
         except BaseException:
             ws.transport.abort()
             await asyncio.gather(self._reader, return_exceptions=True)
             self._ws = None
             raise
-        self._accept(result if isinstance(result, dict) else {})
         if self._on_connected is not None:
             self._on_connected(self.session_restored)
         await self._resume_requests()
         self._online = True
         self._pinger = asyncio.get_running_loop().create_task(self._ping_loop(ws))
         log.info("RELAY connected to %s (session restored: %s)", self.url, self.session_restored)
+
+    async def _handshake(self) -> None:
+        """Authenticate the new socket (``signalwire.connect``); dialects override this."""
+        result = await self._call(
+            "signalwire.connect",
+            self._connect_params(),
+            timeout=None,
+            resumable=False,
+            handshake=True,
+        )
+        self._accept(result if isinstance(result, dict) else {})
 
     def _accept(self, result: JsonDict) -> None:
         self.connect_result = result
@@ -432,7 +451,7 @@ class Connection:
         while True:
             await asyncio.sleep(self.timings.ping_interval)
             try:
-                await self._call("signalwire.ping", {}, timeout=None, resumable=False)
+                await self._call(self.ping_method, {}, timeout=None, resumable=False)
                 failures = 0
             except RelayError as exc:
                 failures += 1
