@@ -69,6 +69,7 @@ class LocalServer:
         self.extra_args = extra_args or []
         self.env = env or {}
         self.port = free_port()
+        self.sip_port = free_port()
         self.data_dir = Path(tempfile.mkdtemp(prefix="voxrelay-test-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir / "server.log"
@@ -116,6 +117,8 @@ class LocalServer:
             str(self._write_config()),
             "--data-dir",
             str(self.data_dir),
+            "--sip-port",
+            str(self.sip_port),
             *(["--tls"] if self.tls else []),
             *self.extra_args,
         ]

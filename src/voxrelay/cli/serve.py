@@ -51,7 +51,7 @@ def build_config(
     """Flags (with their env vars) over the config file over defaults."""
     cfg = ServerConfig(**settings)
     if config is not None:
-        cfg.projects, cfg.numbers = load_config_file(config)
+        cfg.projects, cfg.numbers, cfg.sip = load_config_file(config)
     if project and token:
         cfg.projects = [Project(project, token), *[p for p in cfg.projects if p.id != project]]
     elif project or token:
@@ -77,7 +77,14 @@ def print_banner(cfg: ServerConfig) -> None:
     for p in cfg.projects:
         console.print(f"  project          {p.id}")
         console.print(f"  token            {p.token}")
+    if cfg.sip.enabled:
+        console.print(
+            f"  SIP (UDP, TCP)   sip:{cfg.sip.default_context}@{cfg.sip.host or cfg.host}"
+            f":{cfg.sip.port}  (every INVITE goes to context "
+            f"'{cfg.sip.default_context}' unless \\[sip.routes] says otherwise)"
+        )
     console.print(f"  data directory   {cfg.data_dir}")
+    console.print(f"  recordings       {cfg.data_dir / 'recordings'}")
     if cfg.tls_auto:
         ca = cfg.data_dir / "tls" / "ca.pem"
         console.print(f"  TLS: local CA at {ca}; trust it with")
@@ -141,6 +148,13 @@ def serve(
     rtp_timeout: Annotated[
         float, typer.Option(help="End a call after this many seconds without RTP (0: never).")
     ] = 30.0,
+    sip_host: Annotated[
+        str | None, typer.Option(envvar="VOXRELAY_SIP_HOST", help="SIP address (default: --host).")
+    ] = None,
+    sip_port: Annotated[
+        int, typer.Option(envvar="VOXRELAY_SIP_PORT", help="SIP port, UDP and TCP.")
+    ] = 5060,
+    sip: Annotated[bool, typer.Option(help="Listen for SIP.")] = True,
     public_url: Annotated[
         str | None,
         typer.Option(help="Base URL clients use to reach this server (recording links)."),
@@ -171,6 +185,7 @@ def serve(
         public_url=public_url,
         rtp_timeout=rtp_timeout,
     )
+    cfg.sip.host, cfg.sip.port, cfg.sip.enabled = sip_host or cfg.sip.host, sip_port, sip
     app = create_app(cfg)
     print_banner(cfg)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -12,11 +13,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from voxrelay import __version__
-from voxrelay.server import call_http, originate, phone_http, recording_http
+from voxrelay.server import call_http, originate, phone_http, recording_http, rest
 from voxrelay.server.config import ServerConfig
 from voxrelay.server.gateway import relay_endpoint
 from voxrelay.server.httputil import HTTPError
 from voxrelay.server.node import Node
+from voxrelay.server.sip_service import SipService
+
+log = logging.getLogger(__name__)
 
 
 async def index(request: Request) -> Response:
@@ -41,6 +45,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
+async def start_sip(node: Node) -> None:
+    """Listen for SIP (UDP and TCP); a busy port disables SIP with a warning, not a crash."""
+    if not node.config.sip.enabled:
+        return
+    service = SipService(node)
+    try:
+        await service.start()
+    except OSError as exc:
+        log.warning(
+            "SIP disabled: cannot listen on %s:%s (%s)", service.host, node.config.sip.port, exc
+        )
+        return
+    node.sip = service
+
+
 def create_app(config: ServerConfig) -> Starlette:
     """Build the server app for ``config``; the node lives in ``app.state.node``."""
     node = Node(config)
@@ -48,8 +67,11 @@ def create_app(config: ServerConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         node.spawn(node.housekeeping(), "housekeeping")
+        await start_sip(node)
         yield
         await node.shutdown()
+        if node.sip is not None:
+            await node.sip.stop()
         await asyncio.sleep(0)
 
     app = Starlette(
@@ -61,6 +83,7 @@ def create_app(config: ServerConfig) -> Starlette:
             *call_http.routes,
             *recording_http.routes,
             *phone_http.routes,
+            *rest.routes,
         ],
         exception_handlers={HTTPError: http_error},
         lifespan=lifespan,

@@ -34,6 +34,30 @@ class Project:
     token: str
 
 
+@dataclass(frozen=True, slots=True)
+class SipUser:
+    """A softphone account for the registrar: digest password and the number it owns."""
+
+    name: str
+    password: str
+    number: str | None = None
+
+
+@dataclass(slots=True)
+class SipConfig:
+    """SIP settings (``[sip]`` in the config file, ``--sip-host/--sip-port``)."""
+
+    enabled: bool = True
+    host: str | None = None  # default: the server's host
+    port: int = 5060
+    realm: str = "voxrelay"
+    project: str | None = None  # the project SIP calls belong to (default: the first)
+    default_context: str = "default"
+    routes: dict[str, str] = field(default_factory=dict)  # Request-URI user -> context
+    users: dict[str, SipUser] = field(default_factory=dict)
+    trunk: str | None = None  # sip:host[:port] where phone numbers nobody owns are sent
+
+
 @dataclass(slots=True)
 class ServerConfig:
     """Everything `voxrelay serve` needs. Times are in seconds."""
@@ -63,6 +87,7 @@ class ServerConfig:
     media_allow_hosts: list[str] = field(default_factory=list)  # extra hosts audio URLs may use
     max_media_bytes: int = 50 * 1024 * 1024
     public_url: str | None = None  # base URL for recording links, if not http(s)://host:port
+    sip: SipConfig = field(default_factory=SipConfig)
     media_fetch_timeout: float = 15.0
 
     @property
@@ -82,8 +107,8 @@ def default_data_dir() -> Path:
     return Path(base) / "voxrelay"
 
 
-def load_config_file(path: Path) -> tuple[list[Project], dict[str, str]]:
-    """Read projects and number routes from a TOML file.
+def load_config_file(path: Path) -> tuple[list[Project], dict[str, str], SipConfig]:
+    """Read projects, number routes and SIP settings from a TOML file.
 
     Raises ValueError with the offending key when the file does not have the documented shape.
     """
@@ -97,7 +122,34 @@ def load_config_file(path: Path) -> tuple[list[Project], dict[str, str]]:
     numbers = doc.get("numbers", {})
     if not isinstance(numbers, dict):
         raise ValueError(f"{path}: 'numbers' must be a table of number = context")
-    return projects, {str(k): str(v) for k, v in numbers.items()}
+    return projects, {str(k): str(v) for k, v in numbers.items()}, _sip_config(path, doc)
+
+
+def _sip_config(path: Path, doc: dict[str, object]) -> SipConfig:
+    """``[sip]``: realm, project, default_context, trunk, ``[sip.routes]`` user = context,
+    ``[sip.users.<name>]`` password = "...", number = "+1555..."."""
+    raw = doc.get("sip", {})
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: 'sip' must be a table")
+    users = {}
+    for name, entry in dict(raw.get("users", {})).items():
+        if not isinstance(entry, dict) or not entry.get("password"):
+            raise ValueError(f"{path}: sip.users.{name} needs a password")
+        number = entry.get("number")
+        users[str(name)] = SipUser(
+            str(name), str(entry["password"]), str(number) if number else None
+        )
+    routes = raw.get("routes", {})
+    if not isinstance(routes, dict):
+        raise ValueError(f"{path}: sip.routes must be a table of user = context")
+    return SipConfig(
+        realm=str(raw.get("realm", "voxrelay")),
+        project=str(raw["project"]) if raw.get("project") else None,
+        default_context=str(raw.get("default_context", "default")),
+        routes={str(k): str(v) for k, v in routes.items()},
+        users=users,
+        trunk=str(raw["trunk"]) if raw.get("trunk") else None,
+    )
 
 
 def local_project(data_dir: Path) -> Project:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voxrelay.protocol.states import EndReason
 from voxrelay.server.audio import AudioLoader
@@ -17,6 +17,9 @@ from voxrelay.server.config import ServerConfig
 from voxrelay.server.media import MediaEngine
 from voxrelay.server.phones import PhoneRegistry
 from voxrelay.server.recordings import RecordingStore
+
+if TYPE_CHECKING:
+    from voxrelay.server.sip_service import SipService
 from voxrelay.server.sessions import SessionRegistry
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ class Node:
     audio: AudioLoader = field(init=False)
     recordings: RecordingStore = field(init=False)
     phones: PhoneRegistry = field(init=False)
+    sip: SipService | None = None  # started by the app when SIP is enabled
     background: set[asyncio.Task[object]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
     shutting_down: bool = False

@@ -2,8 +2,8 @@
 
 A number (``phone.to_number``, or the user part of ``sip.to``) rings, in this order: the
 RELAY context that owns it (``[numbers]`` in the config file), as an inbound call linked to
-the outbound leg; or a virtual phone registered for it (``voxrelay phone``). The SIP issue
-adds registered softphones and trunks.
+the outbound leg; a virtual phone registered for it (``voxrelay phone``); else SIP: a
+``sip`` device's URI, a softphone registered for the number, or the configured trunk.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class DialTargets:
         phone = self.node.phones.find(leg.project, number)
         if phone is not None:
             return await phone.ring(leg, device_timeout(device), self.node.media)
+        if self.node.sip is not None:
+            return await self.node.sip.dial(leg, device, device_timeout(device))
         return False
 
     def _ring_context(self, leg: Call, device: Device, context: str) -> None:

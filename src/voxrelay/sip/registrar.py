@@ -1,0 +1,128 @@
+"""A registrar (RFC 3261 §10) with digest authentication (MD5 and SHA-256, RFC 7616).
+
+Softphones REGISTER their Contact for a user of the config file; the binding remembers where
+the REGISTER came from (transport, address), so calls reach phones behind NAT. ``Expires: 0``
+or ``Contact: *`` removes bindings. Wrong or missing credentials get 401 with fresh
+challenges (``stale=true`` for an expired nonce); unknown users get 403 after a failed
+challenge like any wrong password, so user names cannot be probed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from voxrelay.sip.digest import DigestAuth, DigestError
+from voxrelay.sip.endpoint import Peer
+from voxrelay.sip.message import NameAddr, Request, SipParseError, response_to
+from voxrelay.sip.transaction import ServerTransaction
+
+DEFAULT_EXPIRES = 3600
+MIN_EXPIRES = 60
+MAX_EXPIRES = 86400
+
+
+@dataclass
+class Binding:
+    user: str
+    contact: str  # the Contact URI
+    peer: Peer  # where the REGISTER came from
+    expires_at: float  # monotonic seconds
+
+
+class Registrar:
+    """Bindings for the users in ``passwords`` (user -> password)."""
+
+    def __init__(self, realm: str, passwords: dict[str, str]) -> None:
+        self.passwords = passwords
+        self.auth = DigestAuth(realm, secrets.token_bytes(32))
+        self.bindings: dict[str, list[Binding]] = {}
+
+    def lookup(self, user: str) -> list[Binding]:
+        """The live bindings of ``user`` (expired ones dropped)."""
+        now = time.monotonic()
+        live = [b for b in self.bindings.get(user, []) if b.expires_at > now]
+        if live:
+            self.bindings[user] = live
+        else:
+            self.bindings.pop(user, None)
+        return live
+
+    def handle(self, tx: ServerTransaction, request: Request, peer: Peer) -> None:
+        """Answer one REGISTER."""
+        try:
+            user = self._authenticate(request)
+        except DigestError as exc:
+            self._challenge(tx, request, exc.stale)
+            return
+        except SipParseError as exc:
+            tx.respond(response_to(request, exc.status, exc.reason))
+            return
+        if user is None:
+            self._challenge(tx, request, False)
+            return
+        to_user = _user_of(request.header("To"))
+        if to_user != user:
+            tx.respond(response_to(request, 403, "Username does not match the To user"))
+            return
+        try:
+            contacts = self._update(user, request, peer)
+        except SipParseError as exc:
+            tx.respond(response_to(request, exc.status, exc.reason, extra=exc_extra(exc)))
+            return
+        now = time.monotonic()
+        extra = [("Contact", f"<{b.contact}>;expires={int(b.expires_at - now)}") for b in contacts]
+        extra.append(("Date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())))
+        tx.respond(response_to(request, 200, extra=extra))
+
+    def _authenticate(self, request: Request) -> str | None:
+        header = request.headers.get("Authorization")
+        if header is None:
+            return None
+        return self.auth.verify(header, "REGISTER", self.passwords.get, uri=None)
+
+    def _challenge(self, tx: ServerTransaction, request: Request, stale: bool) -> None:
+        extra = [("WWW-Authenticate", value) for value in self.auth.challenge_headers(stale)]
+        tx.respond(response_to(request, 401, extra=extra))
+
+    def _update(self, user: str, request: Request, peer: Peer) -> list[Binding]:
+        default = request.headers.get("Expires")
+        contacts = request.headers.get_all("Contact")
+        if contacts == ["*"]:
+            if default is None or default.strip() != "0":
+                raise SipParseError("Contact: * needs Expires: 0")
+            self.bindings.pop(user, None)
+            return []
+        current = {b.contact: b for b in self.lookup(user)}
+        for value in contacts:
+            addr = NameAddr.parse(value)
+            expires = _expires(addr.params.get("expires", default))
+            if 0 < expires < MIN_EXPIRES:
+                raise SipParseError("Interval Too Brief", 423)
+            if expires == 0:
+                current.pop(addr.uri, None)
+            else:
+                current[addr.uri] = Binding(
+                    user, addr.uri, peer, time.monotonic() + min(expires, MAX_EXPIRES)
+                )
+        self.bindings[user] = list(current.values())
+        return self.lookup(user)
+
+
+def exc_extra(exc: SipParseError) -> list[tuple[str, str]]:
+    return [("Min-Expires", str(MIN_EXPIRES))] if exc.status == 423 else []
+
+
+def _expires(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_EXPIRES
+    if not value.strip().isdigit():
+        raise SipParseError("malformed expires")
+    return int(value.strip())
+
+
+def _user_of(header: str) -> str:
+    uri = NameAddr.parse(header).uri
+    rest = uri.partition(":")[2]
+    return rest.split("@", 1)[0] if "@" in rest else ""
