@@ -19,6 +19,7 @@ from pydantic import Field
 
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import Codec, codec_by_name
+from voxrelay.media.dtmf import DtmfDetector
 from voxrelay.media.leg import Leg
 from voxrelay.media.transport import RtpTransport, open_transport
 from voxrelay.protocol.models import Open
@@ -37,6 +38,7 @@ class MediaOffer(Open):
     rtp_port: int = Field(ge=1, le=65535)
     codecs: list[str] = Field(default_factory=lambda: ["PCMU", "PCMA"], min_length=1)
     telephone_event: int | None = Field(default=101, ge=96, le=127)
+    rtcp_mux: bool = True
 
 
 class MediaAnswer(Open):
@@ -105,21 +107,26 @@ class MediaEngine:
                 continue
         raise MediaError(f"no common codec: offered {offered}, supported PCMU, PCMA")
 
-    async def attach(self, call: Call, offer: MediaOffer) -> MediaAnswer:
-        """Give ``call`` a leg talking to the offer's address. Raises MediaError."""
-        codec = self.choose_codec(offer.codecs)
+    async def attach(
+        self, call: Call, offer: MediaOffer | None, codecs: list[str] | None = None
+    ) -> MediaAnswer:
+        """Give ``call`` a leg with an RTP port; it sends to the offer's address, or (None)
+        nowhere until ``connect`` says where. Raises MediaError."""
+        codec = self.choose_codec(offer.codecs if offer else (codecs or ["PCMU", "PCMA"]))
+        event = offer.telephone_event if offer else 101
         leg = Leg(
             codec,
-            telephone_event=offer.telephone_event,
+            telephone_event=event,
             inactivity_timeout=self.config.rtp_timeout,
             name=call.call_id,
         )
+        remote = (offer.rtp_host, offer.rtp_port) if offer else None
         try:
-            transport = await open_transport(
-                leg, self.host, (offer.rtp_host, offer.rtp_port), self.config.rtp_ports
-            )
+            transport = await open_transport(leg, self.host, remote, self.config.rtp_ports)
         except OSError as exc:
             raise MediaError(str(exc)) from None
+        if offer is not None and not offer.rtcp_mux:
+            leg.rtcp_interval_ticks = 0
         call.media = CallMedia(leg, transport)
         call.end_barrier = lambda done: self._drain(call, done)
         leg.on_inactive = lambda: _rtp_timeout(call)
@@ -127,9 +134,29 @@ class MediaEngine:
         self.clock.subscribe(leg.tick)
         self.clock.start()
         host, port = transport.local
-        return MediaAnswer(
-            rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=offer.telephone_event
-        )
+        return MediaAnswer(rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=event)
+
+    @staticmethod
+    def connect(
+        call: Call,
+        host: str,
+        port: int,
+        codec: str,
+        telephone_event: int | None,
+        rtcp_mux: bool,
+        sending: bool = True,
+    ) -> None:
+        """Point a call's leg at the far end's RTP address (after an SDP answer or re-offer)."""
+        media = call.media
+        if media is None:
+            return
+        media.transport.remote = (host, port)
+        media.leg.codec = codec_by_name(codec)
+        media.leg.telephone_event = telephone_event
+        media.leg.rtcp_interval_ticks = 250 if rtcp_mux else 0
+        media.leg.muted = not sending
+        if telephone_event is None and media.leg.inband is None:
+            media.leg.inband = DtmfDetector()  # no RFC 4733: listen for in-band tones
 
     def _drain(self, call: Call, done: Callable[[], None]) -> None:
         """The call is ending: stop its media, finish its components, then report ended."""
