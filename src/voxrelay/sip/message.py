@@ -69,6 +69,15 @@ CANONICAL = {
     )
 }
 TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~-]+$")
+DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() also takes "²" and "٣"
+BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+VIA_PROTOCOL = re.compile(r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(.*)", re.I | re.S)
+
+
+def number(text: str) -> int | None:
+    """A non-negative decimal of at most 10 ASCII digits, else None."""
+    text = text.strip()
+    return int(text) if DIGITS.fullmatch(text) else None
 
 
 class SipParseError(ValueError):
@@ -166,10 +175,11 @@ class Message:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        number, _, method = self.header("CSeq").strip().partition(" ")
-        if not number.isdigit() or not method.strip():
+        parts = self.header("CSeq").split()
+        seq = number(parts[0]) if len(parts) == 2 else None
+        if seq is None or seq >= 2**31 or not TOKEN.match(parts[1]):
             raise SipParseError("malformed CSeq")
-        return int(number), method.strip().upper()
+        return seq, parts[1].upper()
 
     def _serialize(self, start: str) -> bytes:
         lines = [start]
@@ -236,16 +246,16 @@ def parse_message(data: bytes) -> Request | Response:
     """Parse one SIP message. Raises SipParseError (see module docstring)."""
     if len(data) > MAX_MESSAGE:
         raise SipParseError("message too large", 413)
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = data.partition(b"\n\n")
-        if not sep:
-            raise SipParseError("no blank line after the headers")
+    data = data.lstrip(b"\r\n")  # CRLFs before the start line are ignored (RFC 3261 §7.5)
+    blank = BLANK_LINE.search(data)
+    if blank is None:
+        raise SipParseError("no blank line after the headers")
+    head, body = data[: blank.start()], data[blank.end() :]
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         raise SipParseError("headers are not UTF-8") from None
-    lines = _unfold(text.lstrip("\r\n").replace("\r\n", "\n").split("\n"))
+    lines = _unfold(text.replace("\r\n", "\n").split("\n"))
     if not lines or not lines[0]:
         raise SipParseError("empty message")
     headers = Headers()
@@ -256,7 +266,7 @@ def parse_message(data: bytes) -> Request | Response:
         headers.add(name, value.strip())
     body = _body(headers, body)
     start = lines[0]
-    if start.startswith("SIP/"):
+    if start[:4].upper() == "SIP/":
         return _response(start, headers, body)
     return _request(start, headers, body)
 
@@ -275,9 +285,9 @@ def _body(headers: Headers, body: bytes) -> bytes:
     length = headers.get("Content-Length")
     if length is None:
         return body
-    if not length.strip().isdigit():
+    n = number(length)
+    if n is None:
         raise SipParseError("malformed Content-Length")
-    n = int(length)
     if n > len(body):
         raise SipParseError("body shorter than Content-Length")
     return body[:n]
@@ -298,9 +308,10 @@ def _response(start: str, headers: Headers, body: bytes) -> Response:
     code, _, reason = rest.partition(" ")
     if version.upper() != "SIP/2.0":
         raise SipParseError("only SIP/2.0 is supported", 505)
-    if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+    status = number(code) if len(code) == 3 else None
+    if status is None or not 100 <= status <= 699:
         raise SipParseError("malformed status code")
-    return Response(headers, body, int(code), reason.strip())
+    return Response(headers, body, status, reason.strip())
 
 
 def check_request(req: Request) -> None:
@@ -344,34 +355,43 @@ class Via:
 
     @classmethod
     def parse(cls, value: str) -> Via:
-        proto, _, rest = value.strip().partition(" ")
-        bits = proto.split("/")
-        if len(bits) != 3 or bits[0].upper() != "SIP":
+        # LWS may surround the slashes (RFC 3261 §25.1, RFC 4475 §3.1.1.1).
+        match = VIA_PROTOCOL.fullmatch(value.strip())
+        if match is None:
             raise SipParseError("malformed Via")
-        sent_by, _, params = rest.strip().partition(";")
+        sent_by, _, params = match.group(2).strip().partition(";")
         host, port = split_hostport(sent_by.strip())
-        return cls(bits[2].upper(), host, port, params_of(params))
+        return cls(match.group(1).upper(), host, port, params_of(params))
 
     def __str__(self) -> str:
         port = f":{self.port}" if self.port else ""
         params = "".join(f";{k}={v}" if v else f";{k}" for k, v in self.params.items())
-        return f"SIP/2.0/{self.transport} {self.host}{port}{params}"
+        return f"SIP/2.0/{self.transport} {join_hostport(self.host, None)}{port}{params}"
 
 
 def split_hostport(text: str) -> tuple[str, int | None]:
     """``host``, ``host:port`` or ``[v6]:port``. Raises SipParseError on a bad port."""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
+        host, close, rest = text[1:].partition("]")
+        if not close or (rest and not rest.startswith(":")):
+            raise SipParseError("malformed IPv6 reference")
         port = rest.removeprefix(":")
     else:
         host, _, port = text.partition(":")
     if not host:
         raise SipParseError("missing host")
     if port:
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        value = number(port)
+        if value is None or not 0 < value < 65536:
             raise SipParseError("bad port")
-        return host, int(port)
+        return host, value
     return host, None
+
+
+def join_hostport(host: str, port: int | None) -> str:
+    """The inverse of split_hostport: IPv6 addresses go in brackets."""
+    text = f"[{host}]" if ":" in host else host
+    return f"{text}:{port}" if port else text
 
 
 @dataclass
@@ -401,7 +421,7 @@ class SipUri:
         user = f"{self.user}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
         params = "".join(f";{k}={v}" if v else f";{k}" for k, v in self.params.items())
-        return f"{self.scheme}:{user}{self.host}{port}{params}"
+        return f"{self.scheme}:{user}{join_hostport(self.host, None)}{port}{params}"
 
 
 @dataclass
