@@ -109,7 +109,9 @@ class AudioLoader:
                 return path
         raise AudioError("file:// audio must be inside a configured media directory (--media-dir)")
 
-    async def _check_host(self, url: str) -> None:
+    async def check_host(self, url: str) -> None:
+        """Refuse a URL whose host is not public (or allowed); the SSRF policy of every fetch
+        and webhook. Raises AudioError."""
         host = urlsplit(url).hostname
         if not host:
             raise AudioError("audio URL has no host")
@@ -134,7 +136,7 @@ class AudioLoader:
         timeout = httpx.Timeout(self.config.media_fetch_timeout)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             for _ in range(hops + 1):
-                await self._check_host(url)
+                await self.check_host(url)
                 try:
                     async with asyncio.timeout(self.config.media_fetch_timeout):
                         async with client.stream("GET", url) as resp:
