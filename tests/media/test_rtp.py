@@ -110,3 +110,23 @@ def test_new_ssrc_restarts_playout() -> None:
     played = feed(jb, list(range(10)), ssrc=2)
     assert [n for n in played if n is not None] == list(range(10))
     assert jb.stats.resyncs == 1
+
+
+def test_stream_pack_equals_packet_serialize() -> None:
+    from voxrelay.media.rtp import RtpStream
+
+    a = RtpStream(ssrc=0xDEADBEEF, sequence=0xFFFF, timestamp=0xFFFFFF00)
+    b = RtpStream(ssrc=0xDEADBEEF, sequence=0xFFFF, timestamp=0xFFFFFF00)
+    for _ in range(3):
+        assert a.pack(b"\x01" * 160, 0) == b.packet(b"\x01" * 160, 0).serialize()
+        a.advance(160)
+        b.advance(160)
+    assert (a.sequence, a.packets, a.octets) == (b.sequence, b.packets, b.octets)
+
+
+def test_parse_fast_path_matches_general_path() -> None:
+    from voxrelay.media.rtp import RtpPacket
+
+    packet = RtpPacket(0, 7, 160, 99, b"\xff" * 160, marker=True)
+    parsed = RtpPacket.parse(memoryview(packet.serialize()))
+    assert parsed == packet and type(parsed.payload) is bytes

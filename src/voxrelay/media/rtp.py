@@ -67,6 +67,8 @@ class RtpPacket:
         if len(data) < 12:
             raise RtpError(f"{len(data)} bytes is shorter than an RTP header")
         b0, b1, seq, ts, ssrc = _HEADER.unpack_from(data)
+        if b0 == 0x80:  # the common case: version 2, no padding, extension or CSRC
+            return cls(b1 & 0x7F, seq, ts, ssrc, bytes(data[12:]), bool(b1 & 0x80))
         if b0 >> 6 != 2:
             raise RtpError(f"RTP version {b0 >> 6}, expected 2")
         offset = 12 + 4 * (b0 & 0x0F)
@@ -129,6 +131,15 @@ class RtpStream:
         self.octets += len(payload)
         ts = self.timestamp if timestamp is None else timestamp
         return RtpPacket(payload_type, self.sequence, ts, self.ssrc, payload, marker)
+
+    def pack(self, payload: bytes, payload_type: int) -> bytes:
+        """``packet(payload, payload_type).serialize()`` without building the packet object."""
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.packets += 1
+        self.octets += len(payload)
+        ts, ssrc = self.timestamp & 0xFFFFFFFF, self.ssrc & 0xFFFFFFFF
+        header = _HEADER.pack(0x80, payload_type & 0x7F, self.sequence, ts, ssrc)
+        return header + payload
 
     def advance(self, samples: int) -> None:
         self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF
