@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
     memcpy(pkt + 12, payload, PAYLOAD);
     pkt[0] = 0x80;
     pkt[1] = 0; /* PCMU */
-    uint64_t sent = 0, senderr = 0, rx_total = 0, rx_window = 0, late_sends = 0;
+    uint64_t rtcp = 0, sent = 0, senderr = 0, rx_total = 0, rx_window = 0, late_sends = 0;
     uint64_t max_send_lag_ns = 0;
     uint64_t t0 = now_ns();
     uint64_t t_measure = t0 + (uint64_t)(warmup * 1e9);
@@ -166,6 +166,7 @@ int main(int argc, char **argv) {
                 if (r < 0) break;
                 rx_total++;
                 if (r < 12 || !measuring || ended) continue;
+                if (rb[1] >= 200 && rb[1] <= 204) { rtcp++; continue; } /* RTCP (RFC 5761 mux) */
                 uint64_t at = 0;
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
@@ -208,13 +209,13 @@ int main(int argc, char **argv) {
         }
     }
     int64_t lost = expected - (int64_t)rx_window;
-    printf("{\"legs\": %d, \"legs_heard\": %ld, \"seq_jumps\": %ld, \"sent\": %lu, \"senderr\": %lu, "
+    printf("{\"legs\": %d, \"legs_heard\": %ld, \"seq_jumps\": %ld, \"rtcp\": %lu, \"sent\": %lu, \"senderr\": %lu, "
            "\"late_send_slots\": %lu, \"max_send_lag_ms\": %.3f, "
            "\"rx_total\": %lu, \"rx_window\": %lu, \"rx_expected\": %ld, \"rx_lost\": %ld, "
            "\"rx_loss_pct\": %.4f, \"intervals\": %lu, \"jitter_mean_ms\": %.3f, "
            "\"jitter_p50_ms\": %.3f, \"jitter_p99_ms\": %.3f, \"jitter_p999_ms\": %.3f, "
            "\"jitter_max_ms\": %.3f}\n",
-           n, (long)legs_heard, (long)jumps, sent, senderr, late_sends, max_send_lag_ns / 1e6, rx_total,
+           n, (long)legs_heard, (long)jumps, rtcp, sent, senderr, late_sends, max_send_lag_ns / 1e6, rx_total,
            rx_window, (long)expected, (long)lost, expected ? 100.0 * (double)lost / (double)expected : 0.0,
            hist_n, hist_n ? dev_sum / (double)hist_n / 1000.0 : 0.0, pctl(0.50), pctl(0.99),
            pctl(0.999), dev_max_us / 1000.0);
