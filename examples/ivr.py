@@ -11,7 +11,6 @@ and call again to hear the difference. Every call event is printed with its time
 ``IVR-RESULT {...}`` line sums each call up (keys, speech, voicemail).
 """
 
-import asyncio
 import json
 import os
 import time
