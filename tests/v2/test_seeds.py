@@ -1,0 +1,121 @@
+"""The 2.x documentation seeds (001 PlayAction, 004 PromptAction) run against ``voxrelay serve``.
+
+Each seed is the docs' examples in a Consumer, with only the import line changed to
+``voxrelay.v2``. It runs as its own process with the SDK's frame log on stdout, a virtual phone
+calls in, and the test checks the RELAY methods the seed sent inside ``blade.execute`` and
+what it printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from voxrelay.phone import VirtualPhone
+from voxrelay.testing import LocalServer
+
+SEEDS = Path(__file__).parent / "seeds"
+RUNNER = (
+    "import logging, runpy, sys;"
+    "logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format='%(message)s');"
+    "logging.getLogger('voxrelay.relay').setLevel(logging.DEBUG);"
+    "runpy.run_path(sys.argv[1], run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize("path", sorted(SEEDS.glob("seed_*.py")), ids=lambda p: p.stem)
+def test_seed_only_the_import_changed(path: Path) -> None:
+    source = path.read_text()
+    compile(source, str(path), "exec")
+    assert "from voxrelay.v2.consumer import Consumer" in source
+    code = "\n".join(line for line in source.splitlines() if not line.startswith("#"))
+    assert "import signalwire" not in code and "from signalwire" not in code
+
+
+def executed(lines: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The RELAY methods sent inside ``blade.execute``, in order."""
+    out = []
+    for line in lines:
+        if line.startswith("RELAY -> "):
+            frame = json.loads(line[len("RELAY -> ") :])
+            if frame.get("method") == "blade.execute":
+                out.append((frame["params"]["method"], frame["params"]["params"]))
+    return out
+
+
+async def run_seed(server: LocalServer, name: str, hangup_after: float) -> list[str]:
+    env = dict(
+        os.environ, SEED_PROJECT=server.project, SEED_TOKEN=server.token, SEED_HOST=server.host
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RUNNER, str(SEEDS / name), stdout=asyncio.subprocess.PIPE, env=env
+    )
+    lines: list[str] = []
+
+    async def read() -> None:
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    reader = asyncio.ensure_future(read())
+    try:
+        for _ in range(100):
+            if any("signalwire.receive" in line for line in lines):
+                break
+            await asyncio.sleep(0.1)
+        phone = VirtualPhone(server.http_url, server.project, server.token)
+        report = await phone.call("office", hangup_after=hangup_after)
+        assert report.answered
+        for _ in range(50):
+            if "seed done" in lines:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        process.terminate()
+        await process.wait()
+        await reader
+    return lines
+
+
+async def test_seed_001_play_action(relay_server: LocalServer) -> None:
+    lines = await run_seed(relay_server, "seed_001_play_action.py", 40)
+    methods = [m for m, _ in executed(lines) if m.startswith("calling.")]
+    assert methods == [
+        "calling.answer",
+        "calling.play",
+        "calling.play.pause",
+        "calling.play",
+        "calling.play.pause",
+        "calling.play.resume",
+        "calling.play",
+        "calling.play.stop",
+        "calling.play",
+        "calling.play.volume",
+        "calling.end",
+    ], "\n".join(lines)
+    assert "seed done" in lines
+    plays = [p for m, p in executed(lines) if m == "calling.play"]
+    url = "https://cdn.signalwire.com/default-music/welcome.mp3"
+    assert all(p["play"] == [{"type": "audio", "params": {"url": url}}] for p in plays)
+
+
+async def test_seed_004_prompt_action(relay_server: LocalServer) -> None:
+    lines = await run_seed(relay_server, "seed_004_prompt_action.py", 20)
+    methods = [m for m, _ in executed(lines) if m.startswith("calling.")]
+    assert methods == [
+        "calling.answer",
+        "calling.play",
+        "calling.play.stop",
+        "calling.play",
+        "calling.play.volume",
+        "calling.end",
+    ], "\n".join(lines)
+    tts = [p["play"][0] for m, p in executed(lines) if m == "calling.play"]
+    assert tts[0] == {"type": "tts", "params": {"text": "Welcome to SignalWire!", "gender": "male"}}
+    assert "volume True" in lines and "seed done" in lines
