@@ -24,6 +24,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.interop.test_official_clients import (  # noqa: F401  (start_client: a fixture)
+    assert_handled,
+    originate,
+    start_client,
+)
 from voxrelay.phone import PhoneReport, VirtualPhone
 from voxrelay.testing import LocalServer
 
@@ -144,7 +149,7 @@ async def run_flow(kind: str, server: LocalServer, tmp_path: Path, context: str)
         call = phone.call(
             context,
             "+15551112222",
-            "+15550100001",
+            {"office": "+15550100001", "sales": "+15550100002"}.get(context, "+15550100003"),
             digits="12#",
             digits_at=4.5,
             say="This is the caller speaking for the recording.",
@@ -167,3 +172,24 @@ def _stderr(tmp_path: Path, kind: str, context: str) -> str:
 @pytest.mark.parametrize("kind", ["official", "voxrelay"])
 async def test_v2_full_flow(kind: str, server: LocalServer, tmp_path: Path) -> None:
     await run_flow(kind, server, tmp_path, "office")
+
+
+async def test_three_official_clients_at_once_each_get_only_their_own_calls(
+    server: LocalServer,
+    start_client: Any,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """signalwire-sdk 3.x on office, @signalwire/realtime-api on sales, signalwire 2.x on
+    support: all connected at once, each answers only the call to its own context."""
+    py = start_client("python", server, "office", linger=1.0)
+    node = start_client("node", server, "sales", linger=1.0)
+    py.wait_event("ready")
+    node.wait_event("ready")
+    to_sales = originate(server, "sales", "+15552220002", "+15550100002")
+    to_office = originate(server, "office", "+15551110001", "+15550100001")
+    await run_flow("official", server, tmp_path, "support")
+    assert_handled(py, to_office, "+15551110001", "+15550100001", server)
+    assert_handled(node, to_sales, "+15552220002", "+15550100002", server)
+    for client in (py, node):
+        seen = [e for e in client.events if e["event"] in ("received", "extra_call")]
+        assert len(seen) == 1, client.describe()
