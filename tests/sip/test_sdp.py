@@ -397,3 +397,43 @@ def test_read_answer_errors() -> None:
         )
     with pytest.raises(SdpError, match="m= lines"):
         read_answer(ours, SIPP_UAC + b"m=video 0 RTP/AVP 31\r\n")
+
+
+# -- fuzz: only SdpError, and parse/serialize is stable ------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> bytes:
+    lines = draw(st.sampled_from([BARESIP, SIPP_UAC])).split(b"\r\n")
+    for _ in range(draw(st.integers(0, 6))):
+        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.integers(0, 3))
+        if op == 0:
+            del lines[i]
+        elif op == 1:
+            lines.insert(i, lines[draw(st.integers(0, len(lines) - 1))])
+        elif op == 2:
+            cut = draw(st.integers(0, len(lines[i])))
+            lines[i] = lines[i][:cut] + draw(st.binary(max_size=6)) + lines[i][cut + 1 :]
+        else:
+            lines[i] = lines[i].replace(b" ", draw(st.sampled_from([b"", b"  ", b"/", b":"])))
+    return b"\r\n".join(lines)
+
+
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(damaged(), st.binary(max_size=500)))
+def test_fuzz_only_sdp_errors(data: bytes) -> None:
+    try:
+        sdp = SessionDescription.parse(data)
+    except SdpError:
+        return
+    wire = sdp.serialize()
+    assert SessionDescription.parse(wire).serialize() == wire
+    try:
+        neg = answer(sdp, "10.0.0.1", 4000)
+    except SdpError:
+        return
+    assert read_answer(sdp, neg.answer_sdp).payload_type == neg.payload_type

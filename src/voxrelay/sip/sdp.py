@@ -590,19 +590,22 @@ def read_answer(
 ) -> Negotiated:
     """Read the answer to our offer (RFC 3264 §7): codec, events, remote address, direction.
 
-    The codec is the first format of the answer's stream that we offered (PTs as the answer
-    lists them, which is what we send). Raises SdpError if the answer does not match the offer
-    (different number of m= lines) or rejects our audio stream (port 0) or has no common codec.
+    The first audio stream the answer accepts (port not 0) is used; its codec is the first
+    format of the answer that we offered (PTs as the answer lists them, which is what we send).
+    Raises SdpError if the answer does not match the offer (different number of m= lines),
+    rejects every audio stream of ours (port 0) or has no common codec.
     """
     ours = _as_description(offer_sdp)
     theirs = _as_description(answer_sdp)
     if len(ours.media) != len(theirs.media):
         raise SdpError("the answer has a different number of m= lines than the offer")
+    rejected = False
     for mine, media in zip(ours.media, theirs.media, strict=True):
         if not _usable(mine):
             continue
         if media.port == 0:
-            raise SdpError("the answer rejected our audio stream")
+            rejected = True
+            continue
         offered = {m.name.upper() for m in mine.rtpmaps() if m.name.lower() != TELEPHONE_EVENT}
         codec = _pick_codec(media, offered)
         conn = theirs.connection_for(media)
@@ -628,4 +631,6 @@ def read_answer(
             rtcp_mux=mux,
             remote_rtcp_port=_remote_rtcp(media, mux),
         )
+    if rejected:
+        raise SdpError("the answer rejected our audio stream")
     raise SdpError("our offer has no audio stream")
