@@ -80,7 +80,7 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(_http_url)]
-SwmlDocument = dict[str, Any] | Annotated[str, Field(min_length=1, max_length=256 * 1024)]
+SwmlDocument = dict[str, Any] | Annotated[str, Field(min_length=1, max_length=128 * 1024)]
 CallStatus = Literal[
     "queued",
     "initiated",
