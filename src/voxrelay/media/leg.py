@@ -93,7 +93,9 @@ class Leg:
         self.invalid = 0
         self.reception = ReceptionStats(codec.clock_rate)
         self.remote_report: ReportBlock | None = None  # what the far end says of our stream
-        self.rtcp_interval_ticks = 250  # an RTCP report every 5 s (RFC 3550 §6.2 minimum)
+        # An RTCP report every 5 s (RFC 3550 §6.2 minimum) on the RTP port (RFC 5761 mux);
+        # 0 sends none (a peer that did not agree to rtcp-mux).
+        self.rtcp_interval_ticks = 250
 
     # -- from the network -----------------------------------------------------------------
 
@@ -133,7 +135,7 @@ class Leg:
             listener.on_frame(heard, said)
         if self.send is not None and self.active:
             self._send_frame(said)
-            if n % self.rtcp_interval_ticks == 0:
+            if self.rtcp_interval_ticks and n % self.rtcp_interval_ticks == 0:
                 self.send(self.rtcp_report())
         self.stream.advance(FRAME)
         self._check_inactivity()
