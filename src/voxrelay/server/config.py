@@ -56,6 +56,8 @@ class SipConfig:
     routes: dict[str, str] = field(default_factory=dict)  # Request-URI user -> context
     users: dict[str, SipUser] = field(default_factory=dict)
     trunk: str | None = None  # sip:host[:port] where phone numbers nobody owns are sent
+    # registrar challenges, in order; ["MD5"] for phones that fail on SHA-256 (baresip 1.0)
+    digest_algorithms: list[str] = field(default_factory=lambda: ["SHA-256", "MD5"])
 
 
 @dataclass(slots=True)
@@ -126,7 +128,8 @@ def load_config_file(path: Path) -> tuple[list[Project], dict[str, str], SipConf
 
 
 def _sip_config(path: Path, doc: dict[str, object]) -> SipConfig:
-    """``[sip]``: realm, project, default_context, trunk, ``[sip.routes]`` user = context,
+    """``[sip]``: realm, project, default_context, trunk, digest_algorithms (["SHA-256", "MD5"]),
+    ``[sip.routes]`` user = context,
     ``[sip.users.<name>]`` password = "...", number = "+1555..."."""
     raw = doc.get("sip", {})
     if not isinstance(raw, dict):
@@ -139,6 +142,13 @@ def _sip_config(path: Path, doc: dict[str, object]) -> SipConfig:
         users[str(name)] = SipUser(
             str(name), str(entry["password"]), str(number) if number else None
         )
+    algorithms = raw.get("digest_algorithms", ["SHA-256", "MD5"])
+    if (
+        not isinstance(algorithms, list)
+        or not algorithms
+        or any(str(a).upper() not in ("SHA-256", "MD5") for a in algorithms)
+    ):
+        raise ValueError(f'{path}: sip.digest_algorithms must be a list of "SHA-256", "MD5"')
     routes = raw.get("routes", {})
     if not isinstance(routes, dict):
         raise ValueError(f"{path}: sip.routes must be a table of user = context")
@@ -149,6 +159,7 @@ def _sip_config(path: Path, doc: dict[str, object]) -> SipConfig:
         routes={str(k): str(v) for k, v in routes.items()},
         users=users,
         trunk=str(raw["trunk"]) if raw.get("trunk") else None,
+        digest_algorithms=[str(a).upper() for a in algorithms],
     )
 
 

@@ -124,7 +124,9 @@ class SipService:
         self.config = cfg
         self.host = cfg.host or node.config.host
         self.ua = UserAgent(self.host, cfg.port)
-        self.registrar = Registrar(cfg.realm, {u.name: u.password for u in cfg.users.values()})
+        self.registrar = Registrar(
+            cfg.realm, {u.name: u.password for u in cfg.users.values()}, cfg.digest_algorithms
+        )
         self.ua.on_incoming = self._incoming
         self.ua.on_register = self.registrar.handle
         self._tasks: set[asyncio.Task[None]] = set()

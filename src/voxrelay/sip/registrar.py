@@ -5,15 +5,21 @@ the REGISTER came from (transport, address), so calls reach phones behind NAT. `
 or ``Contact: *`` removes bindings. Wrong or missing credentials get 401 with fresh
 challenges (``stale=true`` for an expired nonce); unknown users get 403 after a failed
 challenge like any wrong password, so user names cannot be probed.
+
+Challenges: SHA-256 then MD5 by default (RFC 8760 order of preference). Some phones give up
+when any challenge has an algorithm they lack instead of using the one they know: baresip up to
+at least 1.0 (libre 1.1: "Register: Function not implemented" after the 401, no retry). For
+them, offer only MD5 (``[sip] digest_algorithms = ["MD5"]``).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voxrelay.sip.digest import DigestAuth, DigestError
+from voxrelay.sip.digest import PREFERENCE, DigestAuth, DigestError
 from voxrelay.sip.endpoint import Peer
 from voxrelay.sip.message import NameAddr, Request, SipParseError, response_to
 from voxrelay.sip.transaction import ServerTransaction
@@ -34,9 +40,12 @@ class Binding:
 class Registrar:
     """Bindings for the users in ``passwords`` (user -> password)."""
 
-    def __init__(self, realm: str, passwords: dict[str, str]) -> None:
+    def __init__(
+        self, realm: str, passwords: dict[str, str], algorithms: Sequence[str] = PREFERENCE
+    ) -> None:
+        """``algorithms``: the challenges offered, in order (one WWW-Authenticate each)."""
         self.passwords = passwords
-        self.auth = DigestAuth(realm, secrets.token_bytes(32))
+        self.auth = DigestAuth(realm, secrets.token_bytes(32), algorithms=tuple(algorithms))
         self.bindings: dict[str, list[Binding]] = {}
 
     def lookup(self, user: str) -> list[Binding]:
