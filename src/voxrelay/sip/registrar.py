@@ -19,9 +19,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from voxrelay.sip.dialog import new_tag
 from voxrelay.sip.digest import PREFERENCE, DigestAuth, DigestError
 from voxrelay.sip.endpoint import Peer
-from voxrelay.sip.message import NameAddr, Request, SipParseError, response_to
+from voxrelay.sip.message import NameAddr, Request, Response, SipParseError, response_to
 from voxrelay.sip.transaction import ServerTransaction
 
 DEFAULT_EXPIRES = 3600
@@ -66,24 +67,24 @@ class Registrar:
             self._challenge(tx, request, exc.stale)
             return
         except SipParseError as exc:
-            tx.respond(response_to(request, exc.status, exc.reason))
+            tx.respond(_reply(request, exc.status, exc.reason))
             return
         if user is None:
             self._challenge(tx, request, False)
             return
         to_user = _user_of(request.header("To"))
         if to_user != user:
-            tx.respond(response_to(request, 403, "Username does not match the To user"))
+            tx.respond(_reply(request, 403, "Username does not match the To user"))
             return
         try:
             contacts = self._update(user, request, peer)
         except SipParseError as exc:
-            tx.respond(response_to(request, exc.status, exc.reason, extra=exc_extra(exc)))
+            tx.respond(_reply(request, exc.status, exc.reason, extra=exc_extra(exc)))
             return
         now = time.monotonic()
         extra = [("Contact", f"<{b.contact}>;expires={int(b.expires_at - now)}") for b in contacts]
         extra.append(("Date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())))
-        tx.respond(response_to(request, 200, extra=extra))
+        tx.respond(_reply(request, 200, extra=extra))
 
     def _authenticate(self, request: Request) -> str | None:
         header = request.headers.get("Authorization")
@@ -93,7 +94,7 @@ class Registrar:
 
     def _challenge(self, tx: ServerTransaction, request: Request, stale: bool) -> None:
         extra = [("WWW-Authenticate", value) for value in self.auth.challenge_headers(stale)]
-        tx.respond(response_to(request, 401, extra=extra))
+        tx.respond(_reply(request, 401, extra=extra))
 
     def _update(self, user: str, request: Request, peer: Peer) -> list[Binding]:
         default = request.headers.get("Expires")
@@ -117,6 +118,16 @@ class Registrar:
                 )
         self.bindings[user] = list(current.values())
         return self.lookup(user)
+
+
+def _reply(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    extra: list[tuple[str, str]] | None = None,
+) -> Response:
+    """A response with a To tag, as every final response needs (RFC 3261 §8.2.6.2)."""
+    return response_to(request, status, reason, to_tag=new_tag(), extra=extra)
 
 
 def exc_extra(exc: SipParseError) -> list[tuple[str, str]]:
