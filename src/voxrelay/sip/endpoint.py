@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from voxrelay.sip.dialog import new_branch
+from voxrelay.sip.dialog import new_branch, new_tag
 from voxrelay.sip.framing import StreamFramer
 from voxrelay.sip.message import (
     Request,
@@ -171,11 +171,11 @@ class SipEndpoint:
                 ("OPTIONS sip:x SIP/2.0\r\n" + text.split("\r\n", 1)[1]).encode()
             )
             assert isinstance(lenient, Request)
-            self.send(response_to(lenient, exc.status, exc.reason), peer)
+            self.send(response_to(lenient, exc.status, exc.reason, to_tag=new_tag()), peer)
 
     def _reply_error(self, request: Request, exc: SipParseError, peer: Peer) -> None:
         with contextlib.suppress(SipParseError):
-            self.send(response_to(request, exc.status, exc.reason), peer)
+            self.send(response_to(request, exc.status, exc.reason, to_tag=new_tag()), peer)
 
     def _request(self, request: Request, peer: Peer) -> None:
         check_request(request)

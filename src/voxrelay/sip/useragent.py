@@ -259,9 +259,9 @@ class UserAgent:
         elif request.method == "REGISTER" and self.on_register is not None:
             self.on_register(tx, request, peer)
         elif request.method in ("BYE", "INFO", "UPDATE"):
-            tx.respond(response_to(request, 481))
-        else:
-            tx.respond(response_to(request, 405, extra=[("Allow", ALLOW)]))
+            tx.respond(response_to(request, 481, to_tag=new_tag()))
+        else:  # a To tag on every final response out of a dialog (RFC 3261 §8.2.6.2)
+            tx.respond(response_to(request, 405, to_tag=new_tag(), extra=[("Allow", ALLOW)]))
 
     def on_cancel(self, invite: ServerTransaction, cancel: Request, peer: Peer) -> None:
         call = self.pending.get(invite.request.call_id)
