@@ -475,3 +475,17 @@ def test_ipv6_hosts_serialize_in_brackets() -> None:
     uri = SipUri.parse("sip:alice@[2001:db8::1]:5070;transport=tcp")
     assert str(uri) == "sip:alice@[2001:db8::1]:5070;transport=tcp"
     assert str(SipUri.parse("sip:[::1]")) == "sip:[::1]"
+
+
+@pytest.mark.parametrize("value", [b"many", b"-1", b"256", b"1.5", b"\xc2\xb2", b"9" * 500])
+def test_bad_max_forwards_is_400(value: bytes) -> None:
+    req = parse_message(INVITE.replace(b"Max-Forwards: 70", b"Max-Forwards: " + value))
+    with pytest.raises(SipParseError) as err:
+        check_request(req)  # type: ignore[arg-type]
+    assert err.value.status == 400
+
+
+@pytest.mark.parametrize("value", [b"0", b"70", b"255", b"0070"])
+def test_good_max_forwards(value: bytes) -> None:
+    req = parse_message(INVITE.replace(b"Max-Forwards: 70", b"Max-Forwards: " + value))
+    check_request(req)  # type: ignore[arg-type]

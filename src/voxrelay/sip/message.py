@@ -325,6 +325,9 @@ def check_request(req: Request) -> None:
         and not (req.method == "CANCEL" and method == "CANCEL")
     ):
         raise SipParseError("CSeq method does not match the request method")
+    hops = (req.headers.get("Max-Forwards") or "0").strip().lstrip("0") or "0"
+    if not (hops.isascii() and hops.isdigit() and len(hops) <= 3 and int(hops) <= 255):
+        raise SipParseError("malformed Max-Forwards")  # 1*DIGIT, 0-255 (RFC 3261 §20.22)
 
 
 # -- header values -----------------------------------------------------------------------
