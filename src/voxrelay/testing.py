@@ -12,10 +12,15 @@ context (``originate``), as a phone calling in would::
         call_id = server.originate("default")
 
 A pytest fixture is one line: ``yield from LocalServer.fixture()`` in a fixture function.
+
+SIP: ``.sip_port`` is a free port; ``sip_users={"alice": {"password": "...", "number": "+1555..."}}``
+adds registrar users, ``sip_settings`` more ``[sip]`` keys, ``sip_host``/``rtp_host`` the
+addresses SIP and RTP bind (default: 127.0.0.1).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -58,6 +63,10 @@ class LocalServer:
         tls: bool = False,
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        sip_users: dict[str, dict[str, str]] | None = None,
+        sip_settings: dict[str, str | list[str]] | None = None,
+        sip_host: str | None = None,
+        rtp_host: str | None = None,
     ) -> None:
         self.project = project
         self.token = token
@@ -68,6 +77,10 @@ class LocalServer:
         self.tls = tls
         self.extra_args = extra_args or []
         self.env = env or {}
+        self.sip_users = sip_users or {}  # name -> {"password": ..., "number": ...}
+        self.sip_settings = sip_settings or {}  # more [sip] keys, e.g. digest_algorithms
+        self.sip_host = sip_host  # --sip-host (default: 127.0.0.1, the server's host)
+        self.rtp_host = rtp_host  # --rtp-host
         self.port = free_port()
         self.sip_port = free_port()
         self.data_dir = Path(tempfile.mkdtemp(prefix="voxrelay-test-"))
@@ -101,6 +114,12 @@ class LocalServer:
             lines += ["[[projects]]", f'id = "{pid}"', f'token = "{tok}"', ""]
         lines.append("[numbers]")
         lines += [f'"{num}" = "{ctx}"' for num, ctx in self.numbers.items()]
+        if self.sip_settings:
+            lines += ["", "[sip]"]
+            lines += [f"{key} = {json.dumps(value)}" for key, value in self.sip_settings.items()]
+        for name, user in self.sip_users.items():
+            lines += ["", f"[sip.users.{json.dumps(name)}]"]
+            lines += [f"{key} = {json.dumps(value)}" for key, value in user.items()]
         path = self.data_dir / "voxrelay.toml"
         path.write_text("\n".join(lines) + "\n")
         return path
@@ -119,6 +138,8 @@ class LocalServer:
             str(self.data_dir),
             "--sip-port",
             str(self.sip_port),
+            *(["--sip-host", self.sip_host] if self.sip_host else []),
+            *(["--rtp-host", self.rtp_host] if self.rtp_host else []),
             *(["--tls"] if self.tls else []),
             *self.extra_args,
         ]
