@@ -18,7 +18,7 @@ from pathlib import Path
 
 from voxrelay.relay import RelayClient
 
-GREETING = "Welcome to the voxrelay demo line."
+GREETING = "Welcome to the demo line."
 MENU = "For sales, press 1 or say sales. For support, press 2 or say support. Then press pound."
 JINGLE = Path(__file__).parent / "audio" / "chimes.wav"  # served from --media-dir examples/audio
 

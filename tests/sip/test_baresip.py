@@ -16,9 +16,9 @@ import numpy.typing as npt
 import pytest
 import soundfile
 
-from tests.sip.baresip import Baresip, Netns, available
 from tests.test_play_e2e import answer_next, dominant_hz, level_db
 from tests.wire import WireClient
+from voxrelay.baresip import Baresip, Netns, available
 from voxrelay.media.frames import RATE
 from voxrelay.media.sources import silence, tone
 from voxrelay.testing import LocalServer

@@ -1,4 +1,5 @@
-"""baresip as a real softphone for tests: a network namespace, a headless baresip, its ctrl_tcp.
+"""baresip as a real softphone for demos and tests: a network namespace, a headless baresip,
+driven over its ctrl_tcp.
 
 baresip advertises the address of its default-route interface in SDP and Contact (``eth0``
 here), so it runs inside a network namespace (``Netns``) whose only interface besides ``lo``
