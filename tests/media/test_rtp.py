@@ -130,3 +130,16 @@ def test_parse_fast_path_matches_general_path() -> None:
     packet = RtpPacket(0, 7, 160, 99, b"\xff" * 160, marker=True)
     parsed = RtpPacket.parse(memoryview(packet.serialize()))
     assert parsed == packet and type(parsed.payload) is bytes
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=120))
+def test_depth_matches_a_scan_of_the_held_packets(steps: list[tuple[int, bool]]) -> None:
+    jb = JitterBuffer()
+    for n, get in steps:
+        jb.put(RtpPacket(0, n, 160 * n, 1, b""), 0)
+        if get:
+            jb.get()
+        held = jb._packets
+        if held and jb._next_ts is not None:
+            scan = max(0, max(ts_diff(ts, jb._next_ts) for ts in held) // 160 + 1)
+            assert jb.depth == scan

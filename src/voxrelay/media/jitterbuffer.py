@@ -47,6 +47,7 @@ class JitterBuffer:
         self.jitter = 0.0  # in samples, RFC 3550 §A.8 estimator
         self.stats = JitterStats()
         self._packets: dict[int, RtpPacket] = {}
+        self._newest: int | None = None  # the latest timestamp held
         self._ssrc: int | None = None
         self._next_ts: int | None = None  # timestamp of the next frame to play
         self._playing = False
@@ -61,8 +62,8 @@ class JitterBuffer:
         """Frames buffered from the next one to play to the newest one held."""
         if not self._packets or self._next_ts is None:
             return len(self._packets)
-        newest = max(ts_diff(ts, self._next_ts) for ts in self._packets)
-        return max(0, newest // self.frame + 1)
+        assert self._newest is not None
+        return max(0, ts_diff(self._newest, self._next_ts) // self.frame + 1)
 
     def put(self, packet: RtpPacket, arrival: int) -> None:
         """Hold ``packet``; ``arrival`` is the receive time in samples of the local clock."""
@@ -84,6 +85,8 @@ class JitterBuffer:
             self.stats.duplicate += 1
             return
         self._packets[packet.timestamp] = packet
+        if self._newest is None or ts_diff(packet.timestamp, self._newest) > 0:
+            self._newest = packet.timestamp  # kept so depth() needs no scan of the packets
         if len(self._packets) > self.capacity:
             del self._packets[min(self._packets, key=lambda ts: ts_diff(ts, self._next_ts or ts))]
 
@@ -141,6 +144,7 @@ class JitterBuffer:
             self.stats.resyncs += 1
         self._ssrc = ssrc
         self._packets.clear()
+        self._newest = None
         self._next_ts = None
         self._playing = self._started = False
         self._transit = None
@@ -148,5 +152,6 @@ class JitterBuffer:
     def _resync(self, timestamp: int) -> None:
         self.stats.resyncs += 1
         self._packets.clear()
+        self._newest = None
         self._next_ts = timestamp
         self._playing = self._started = False
