@@ -136,3 +136,17 @@ def test_a_player_removed_by_its_own_end_callback_does_not_break_the_leg() -> No
     for n in range(8):
         leg.tick(n)  # must not raise
     assert leg.players == []
+
+
+def test_inactivity_counts_from_the_legs_first_tick_not_the_clocks_start() -> None:
+    # a leg attached when the node's media clock has run for minutes (tick 100000)
+    leg = Leg(PCMU, inactivity_timeout=1.0)
+    leg.send = lambda data: None
+    fired: list[int] = []
+    leg.on_inactive = lambda: fired.append(leg._tick)
+    for n in range(100_000, 100_050):
+        leg.tick(n)
+    assert fired == []  # before the fix it hung up on its first tick
+    for n in range(100_050, 100_060):
+        leg.tick(n)
+    assert fired == [100_051]

@@ -89,6 +89,7 @@ class Leg:
         self.muted = False
         self._tick = 0
         self._last_rx_tick = 0
+        self._ticked = False
         self.received = 0
         self.invalid = 0
         self.reception = ReceptionStats(codec.clock_rate)
@@ -125,6 +126,9 @@ class Leg:
 
     def tick(self, n: int) -> None:
         """Advance one 20 ms frame (called by the media clock)."""
+        if not self._ticked:  # the clock's tick numbers run from its start, not the leg's
+            self._ticked = True
+            self._last_rx_tick = n
         self._tick = n
         packet = self.jitter.get()
         heard = SILENCE if packet is None else self._decode(packet.payload)
