@@ -469,3 +469,28 @@ async def test_malformed_invites_get_400_and_the_server_stays_up(
         await app.close()
     with relay_server.http() as http:
         assert http.get("/healthz").status_code == 200
+
+
+async def test_call_without_rtp_survives_on_a_node_up_longer_than_the_rtp_timeout(
+    tmp_path: Path,
+) -> None:
+    # regression: a leg's inactivity count started at the media clock's tick 0, so once the
+    # node had run for rtp_timeout every new call with no RTP yet ended on its first tick
+    with LocalServer(extra_args=["--rtp-timeout", "1"]) as server:
+        app = await app_for(server)
+        try:
+            async with answering(app) as answered:
+                run = await run_sipp(server, "uac_basic.xml", tmp_path, "-d", "100")
+                assert run.returncode == 0 and run.successful == 1, str(run)
+                await asyncio.sleep(2.5)  # the media clock, once started, keeps counting ticks
+                run = await run_sipp(
+                    server, "uac_basic.xml", tmp_path, "-d", "600", "-r", "10", calls=3
+                )
+                assert run.returncode == 0 and run.successful == 3, str(run)
+            assert len(answered) == 4
+            for call_id in answered:
+                await app.wait_event("calling.call.state", call_id=call_id, call_state="ended")
+                end = ended(app, call_id)
+                assert end is not None and end["end_reason"] == "hangup", end
+        finally:
+            await app.close()
