@@ -205,3 +205,34 @@ async def test_media_quality_is_exposed_per_call(relay_server: LocalServer) -> N
     assert media["remote_fraction_lost"] == 0 and media["remote_jitter_ms"] is not None
     await asyncio.wait_for(phone, 10)
     await app.close()
+
+
+async def test_a_command_result_comes_before_the_events_it_causes(
+    relay_server: LocalServer,
+) -> None:
+    app = WireClient(relay_server.ws_url)
+    await app.connect(relay_server.project, relay_server.token, ["default"])
+    phone = asyncio.create_task(phone_for(relay_server).call("default", hangup_after=3.0))
+    call_id = await answer_next(app)
+    await app.request(
+        "calling.play",
+        {
+            "call_id": call_id,
+            "control_id": "o",
+            "play": [{"type": "silence", "params": {"duration": 2}}],
+        },
+    )
+    app.events.remove(await app.wait_event("calling.call.play", control_id="o", state="playing"))
+    for command, state in (("pause", "paused"), ("resume", "playing"), ("stop", "finished")):
+        reply = await app.request(
+            f"calling.play.{command}", {"call_id": call_id, "control_id": "o"}
+        )
+        event = await app.wait_event("calling.call.play", control_id="o", state=state)
+        by_id = {id(f): i for i, f in enumerate(app.frames)}
+        outer = next(f for f in app.frames if f.get("params") is event)
+        assert (
+            by_id[id(next(f for f in app.frames if f.get("id") == reply["id"]))] < by_id[id(outer)]
+        ), command
+        app.events.remove(event)
+    await asyncio.wait_for(phone, 10)
+    await app.close()

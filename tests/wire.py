@@ -26,6 +26,7 @@ class WireClient:
         self.events: list[dict[str, Any]] = []  # outer params of every signalwire.event
         self.event_ids: list[str] = []
         self.server_requests: list[dict[str, Any]] = []  # pings, disconnects
+        self.frames: list[dict[str, Any]] = []  # everything received, in order
         self._responses: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._new = asyncio.Event()
@@ -44,6 +45,7 @@ class WireClient:
         try:
             async for raw in self.ws:
                 msg = json.loads(raw)
+                self.frames.append(msg)
                 if "method" in msg:
                     self.server_requests.append(msg)
                     if msg["method"] == "signalwire.event":

@@ -214,11 +214,13 @@ class RelayConnection:
             )
             return
         if self.dialect == "blade":
-            await self._blade_request(request)
+            with self.session.results_first():
+                await self._blade_request(request)
             return
-        result = await self._dispatch(request.id, request.method, request.params)
-        if result is not None:
-            self._reply(Response(request.id, result))
+        with self.session.results_first():
+            result = await self._dispatch(request.id, request.method, request.params)
+            if result is not None:
+                self._reply(Response(request.id, result))
 
     async def _dispatch(
         self, request_id: str | int | None, method: str, params: dict[str, Any]

@@ -10,11 +10,12 @@ No sockets here: the connection layer attaches a ``send`` callable and feeds ack
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -69,6 +70,7 @@ class Session:
         self.contexts: set[str] = set()
         self.detached_at: float | None = time.monotonic()
         self._send: Sender | None = None
+        self._held: list[str] | None = None
         self.owner: object | None = None
         self._pending: OrderedDict[str, str] = OrderedDict()
         self._max_unacked = max_unacked
@@ -137,9 +139,30 @@ class Session:
         event_id = str(request.id)
         if self.event_acks or self._send is None:
             self._remember(event_id, frame)
-        if self._send is not None:
+        if self._held is not None:
+            self._held.append(frame)
+        elif self._send is not None:
             self._send(frame)
         return event_id
+
+    @contextlib.contextmanager
+    def results_first(self) -> Iterator[None]:
+        """Hold events emitted while a request runs, so its result goes out first.
+
+        Clients expect a command's result before the events it causes (the npm SDK relies on
+        it); the caller sends the result inside the block, the held events follow it.
+        """
+        if self._held is not None:  # already holding (a nested request)
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if self._send is not None:
+                for frame in held:
+                    self._send(frame)
 
     def ack(self, event_id: str) -> bool:
         """The client answered event ``event_id``; forget it. False if unknown."""
