@@ -494,3 +494,20 @@ async def test_call_without_rtp_survives_on_a_node_up_longer_than_the_rtp_timeou
                 assert end is not None and end["end_reason"] == "hangup", end
         finally:
             await app.close()
+
+
+async def test_no_ack_for_the_200_ends_the_relay_call_too(tmp_path: Path) -> None:
+    # RFC 3261 §13.3.1.4: no ACK within 64*T1 (32 s) -> the UAS sends BYE; the app's call
+    # must end with it (RTP timeout off, so nothing else could end it)
+    with LocalServer(extra_args=["--rtp-timeout", "0"]) as server:
+        app = await app_for(server)
+        try:
+            async with answering(app) as answered:
+                run = await run_sipp(server, "uac_no_ack.xml", tmp_path, timeout=50)
+                assert run.returncode == 0 and run.successful == 1, str(run)
+            (call_id,) = answered
+            await app.wait_event("calling.call.state", call_id=call_id, call_state="ended")
+            end = ended(app, call_id)
+            assert end is not None and end["end_reason"] == "error", end
+        finally:
+            await app.close()

@@ -82,7 +82,10 @@ class SipLink:
                 sip.reject(REJECT.get(reason, 480))
 
     def _sip_ended(self, sip: SipCall) -> None:
-        if sip.ended_by != "remote" or not self.call.active:
+        if not self.call.active:
+            return
+        if sip.ended_by != "remote":  # the SIP side gave up by itself: no ACK for our 200 OK
+            self.call.hang_up(EndReason.ERROR)
             return
         if self.call.state is CallState.ANSWERED:
             self.call.hang_up(EndReason.HANGUP)
