@@ -140,3 +140,15 @@ async def test_a_request_resent_after_resume_is_not_executed_twice(
     assert len(offers) == 1
     await back.close()
     await office.close()
+
+
+async def test_new_calls_go_to_connected_sessions_before_one_that_is_away(
+    relay_server: LocalServer,
+) -> None:
+    away = await connected(relay_server, ["shared"])
+    here = await connected(relay_server, ["shared"])
+    await away.drop()
+    calls = [relay_server.originate("shared") for _ in range(3)]
+    for call_id in calls:
+        await here.wait_event("calling.call.receive", call_id=call_id)
+    await here.close()

@@ -83,9 +83,15 @@ class SessionRegistry:
     def next_subscriber(
         self, project: str, context: str, exclude: set[str] | frozenset[str] = frozenset()
     ) -> Session | None:
-        """The next session (round-robin) subscribed to ``context`` not in ``exclude`` (ids)."""
+        """The next session (round-robin) subscribed to ``context`` not in ``exclude`` (ids).
+
+        Connected sessions are preferred; a session whose socket is away (within its resume
+        grace) only gets a call when no connected one can take it.
+        """
         subs = self._subs.get((project, context), [])
         candidates = [s for s in subs if s.id not in exclude]
+        connected = [s for s in candidates if s.attached]
+        candidates = connected or candidates  # a session away (maybe resuming) comes last
         if not candidates:
             return None
         key = (project, context)
