@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -211,4 +212,14 @@ def serve(
     )
     server = _Server(uconfig)
     server.node = app.state.node
+    tune_gc()
     server.run()
+
+
+def tune_gc() -> None:
+    """Fewer full garbage collections: move start-up objects out of the GC's sight and
+    collect the older generations less often. Long-lived state (sessions, calls) makes full
+    collections scan a lot; fewer of them keeps command latency tails low (BENCHMARKS.md)."""
+    gc.freeze()
+    gen0, _, _ = gc.get_threshold()
+    gc.set_threshold(max(gen0, 5_000), 50, 100)
