@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.wire import WireClient
 from voxrelay.testing import LocalServer
 
@@ -50,6 +52,9 @@ async def test_unknown_project_is_refused_like_a_bad_token(relay_server: LocalSe
     await asyncio.wait_for(client.closed.wait(), 5)
 
 
+@pytest.mark.filterwarnings(
+    "ignore::jwt.warnings.InsecureKeyLengthWarning"
+)  # test tokens are short
 async def test_jwt_signed_with_the_project_token_authenticates(relay_server: LocalServer) -> None:
     import jwt
 
