@@ -131,7 +131,8 @@ class Leg:
             self._last_rx_tick = n
         self._tick = n
         packet = self.jitter.get()
-        heard = SILENCE if packet is None else self._decode(packet.payload)
+        listening = self.listeners or self.inband is not None
+        heard = SILENCE if packet is None or not listening else self._decode(packet.payload)
         if self.inband is not None:
             self._digits(self.inband.feed(heard))
         said = self._said()
@@ -148,7 +149,8 @@ class Leg:
         assert self.send is not None
         if not self.digit_senders:  # fast path: one audio packet
             out = SILENCE if self.muted else said
-            self.send(self.stream.pack(self.codec.encode(out), self.codec.payload_type))
+            data = _silence_of(self.codec) if out is SILENCE else self.codec.encode(out)
+            self.send(self.stream.pack(data, self.codec.payload_type))
             return
         step = self._event_step()
         payload = step[0] if step is not None else None
@@ -271,3 +273,14 @@ def _fit(frame: Frame) -> Frame:
     out = SILENCE.copy()
     out[: len(frame)] = frame[:FRAME]
     return out
+
+
+_SILENCE_PAYLOADS: dict[str, bytes] = {}
+
+
+def _silence_of(codec: Codec) -> bytes:
+    """One frame of encoded silence per codec (idle legs send it every tick)."""
+    data = _SILENCE_PAYLOADS.get(codec.name)
+    if data is None:
+        data = _SILENCE_PAYLOADS[codec.name] = codec.encode(SILENCE)
+    return data
