@@ -67,7 +67,7 @@ async def test_swml_drives_a_call_to_a_virtual_phone(
     heard = report.heard_after_answer()
     assert level_db(window(heard, 0.3, 1.3)) > -40  # the say: URL
     # the prompt waited for the digits sent at 5 s, then the document hung up
-    assert 5.0 < (report.ended_at or 0) - (report.answered_at or 0) < 7.5
+    assert 5.0 < (report.ended_at or 0) - (report.answered_at or 0) < 9.0  # slack for a busy CI
     assert final["status"] == "completed"
     for _ in range(50):
         if len(webhook_site.bodies) >= 4:
