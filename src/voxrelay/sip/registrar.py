@@ -2,9 +2,13 @@
 
 Softphones REGISTER their Contact for a user of the config file; the binding remembers where
 the REGISTER came from (transport, address), so calls reach phones behind NAT. ``Expires: 0``
-or ``Contact: *`` removes bindings. Wrong or missing credentials get 401 with fresh
-challenges (``stale=true`` for an expired nonce); unknown users get 403 after a failed
-challenge like any wrong password, so user names cannot be probed.
+or ``Contact: *`` removes bindings. A binding belongs to an address of record ``(owner,
+user)``: ``aor_of(username, to_user)`` says which one an authenticated username may register
+its To user under (default: only its own name, owner ``""``); the server lets a project
+register any number under its own id, so its numbers stay apart from other projects'.
+Wrong or missing credentials get 401 with fresh challenges (``stale=true`` for an expired
+nonce); unknown users get 403 after a failed challenge like any wrong password, so user
+names cannot be probed.
 
 Challenges: SHA-256 then MD5 by default (RFC 8760 order of preference). Some phones give up
 when any challenge has an algorithm they lack instead of using the one they know: baresip up to
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from voxrelay.sip.dialog import new_tag
@@ -28,35 +32,48 @@ from voxrelay.sip.transaction import ServerTransaction
 DEFAULT_EXPIRES = 3600
 MIN_EXPIRES = 60
 MAX_EXPIRES = 86400
+Aor = tuple[str, str]  # (owner, user): owner "" for users of the config file
+
+
+def own_name(username: str, to_user: str) -> Aor | None:
+    """The default rule: a user registers only its own name."""
+    return ("", username) if to_user == username else None
 
 
 @dataclass
 class Binding:
-    user: str
+    user: str  # who registered it (the digest username)
     contact: str  # the Contact URI
     peer: Peer  # where the REGISTER came from
     expires_at: float  # monotonic seconds
 
 
 class Registrar:
-    """Bindings for the users in ``passwords`` (user -> password)."""
+    """Bindings for the users ``passwords`` knows (a mapping or a lookup: user -> password)."""
 
     def __init__(
-        self, realm: str, passwords: dict[str, str], algorithms: Sequence[str] = PREFERENCE
+        self,
+        realm: str,
+        passwords: Mapping[str, str] | Callable[[str], str | None],
+        algorithms: Sequence[str] = PREFERENCE,
+        aor_of: Callable[[str, str], Aor | None] = own_name,
     ) -> None:
-        """``algorithms``: the challenges offered, in order (one WWW-Authenticate each)."""
-        self.passwords = passwords
+        """``algorithms``: the challenges offered, in order (one WWW-Authenticate each).
+        ``aor_of(username, to_user)``: where an authenticated REGISTER binds, None for 403."""
+        self.password_of = passwords.get if isinstance(passwords, Mapping) else passwords
+        self.aor_of = aor_of
         self.auth = DigestAuth(realm, secrets.token_bytes(32), algorithms=tuple(algorithms))
-        self.bindings: dict[str, list[Binding]] = {}
+        self.bindings: dict[Aor, list[Binding]] = {}
 
-    def lookup(self, user: str) -> list[Binding]:
-        """The live bindings of ``user`` (expired ones dropped)."""
+    def lookup(self, user: str, owner: str = "") -> list[Binding]:
+        """The live bindings of ``user`` (of ``owner``; expired ones dropped)."""
+        aor = (owner, user)
         now = time.monotonic()
-        live = [b for b in self.bindings.get(user, []) if b.expires_at > now]
+        live = [b for b in self.bindings.get(aor, []) if b.expires_at > now]
         if live:
-            self.bindings[user] = live
+            self.bindings[aor] = live
         else:
-            self.bindings.pop(user, None)
+            self.bindings.pop(aor, None)
         return live
 
     def handle(self, tx: ServerTransaction, request: Request, peer: Peer) -> None:
@@ -72,12 +89,12 @@ class Registrar:
         if user is None:
             self._challenge(tx, request, False)
             return
-        to_user = _user_of(request.header("To"))
-        if to_user != user:
-            tx.respond(_reply(request, 403, "Username does not match the To user"))
+        aor = self.aor_of(user, _user_of(request.header("To")))
+        if aor is None:
+            tx.respond(_reply(request, 403, "Username may not register the To user"))
             return
         try:
-            contacts = self._update(user, request, peer)
+            contacts = self._update(aor, user, request, peer)
         except SipParseError as exc:
             tx.respond(_reply(request, exc.status, exc.reason, extra=exc_extra(exc)))
             return
@@ -90,21 +107,21 @@ class Registrar:
         header = request.headers.get("Authorization")
         if header is None:
             return None
-        return self.auth.verify(header, "REGISTER", self.passwords.get, uri=None)
+        return self.auth.verify(header, "REGISTER", self.password_of, uri=None)
 
     def _challenge(self, tx: ServerTransaction, request: Request, stale: bool) -> None:
         extra = [("WWW-Authenticate", value) for value in self.auth.challenge_headers(stale)]
         tx.respond(_reply(request, 401, extra=extra))
 
-    def _update(self, user: str, request: Request, peer: Peer) -> list[Binding]:
+    def _update(self, aor: Aor, user: str, request: Request, peer: Peer) -> list[Binding]:
         default = request.headers.get("Expires")
         contacts = request.headers.get_all("Contact")
         if contacts == ["*"]:
             if default is None or default.strip() != "0":
                 raise SipParseError("Contact: * needs Expires: 0")
-            self.bindings.pop(user, None)
+            self.bindings.pop(aor, None)
             return []
-        current = {b.contact: b for b in self.lookup(user)}
+        current = {b.contact: b for b in self.lookup(aor[1], aor[0])}
         for value in contacts:
             addr = NameAddr.parse(value)
             expires = _expires(addr.params.get("expires", default))
@@ -116,8 +133,8 @@ class Registrar:
                 current[addr.uri] = Binding(
                     user, addr.uri, peer, time.monotonic() + min(expires, MAX_EXPIRES)
                 )
-        self.bindings[user] = list(current.values())
-        return self.lookup(user)
+        self.bindings[aor] = list(current.values())
+        return self.lookup(aor[1], aor[0])
 
 
 def _reply(

@@ -7,7 +7,10 @@
   rejects it; CANCEL before the answer gives 487; BYE from either side ends it; re-INVITEs
   (hold, resume, session refresh) are answered with our SDP through ``on_reinvite``.
 * UAC: ``invite()`` sends an INVITE with an SDP offer, reports 1xx (with early media SDP)
-  and the answer, ACKs every 2xx, retries once with credentials on 401/407, and can CANCEL.
+  and the answer, ACKs every 2xx, retries once with credentials on 401/407 (RFC 3261 §22.2,
+  the strongest digest challenge we support), and can CANCEL once any provisional came.
+  ``request()`` sends an out-of-dialog request (REGISTER...) the same way and returns its
+  final response.
 
 Out of dialog, OPTIONS is answered 200; REGISTER goes to ``on_register`` when set; other
 methods get 405 with Allow. Requests for unknown dialogs get 481. The UA never blocks and
@@ -25,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from voxrelay.sip.dialog import Dialog, dialog_key_of, new_tag
+from voxrelay.sip.digest import DigestError, authorization
 from voxrelay.sip.endpoint import Peer, SipEndpoint
 from voxrelay.sip.message import (
     Headers,
@@ -72,6 +76,8 @@ class SipCall:
     client_tx: ClientTransaction | None = None
     local_sdp: bytes = b""
     extra: dict[str, Any] = field(default_factory=dict)
+    headers: list[tuple[str, str]] = field(default_factory=list)  # UAS: on every response
+    response: Response | None = None  # UAC: the latest response to our INVITE
     _retransmit: asyncio.TimerHandle | None = None
     _ok: Response | None = None
     _cancel_wanted: bool = False
@@ -101,11 +107,9 @@ class SipCall:
             return
         assert self.server_tx is not None
         status = 183 if sdp else 180
-        extra = (
-            [("Contact", self.ua.contact(self.peer)), ("Content-Type", SDP)]
-            if sdp
-            else [("Contact", self.ua.contact(self.peer))]
-        )
+        extra = [("Contact", self.ua.contact(self.peer)), *self.headers]
+        if sdp:
+            extra.append(("Content-Type", SDP))
         self.server_tx.respond(
             response_to(self.invite, status, to_tag=self.local_tag, body=sdp, extra=extra)
         )
@@ -129,6 +133,7 @@ class SipCall:
                 ("Content-Type", SDP),
                 ("Allow", ALLOW),
                 ("Server", USER_AGENT),
+                *self.headers,
             ],
         )
         self._ok = ok
@@ -162,12 +167,23 @@ class SipCall:
         if self.dialog is not None:
             self.dialog.confirmed = True
 
-    def reject(self, status: int, reason: str | None = None) -> None:
-        """A final failure response (486 Busy, 603 Decline, 480, 487...) before answering."""
+    def reject(
+        self, status: int, reason: str | None = None, extra: list[tuple[str, str]] | None = None
+    ) -> None:
+        """A final failure response (486 Busy, 603 Decline, 480, 487, 401 with ``extra``
+        WWW-Authenticate challenges...) before answering."""
         if self.role != "uas" or self.state not in (CallState.INCOMING, CallState.EARLY):
             return
         assert self.server_tx is not None
-        self.server_tx.respond(response_to(self.invite, status, reason, to_tag=self.local_tag))
+        self.server_tx.respond(
+            response_to(
+                self.invite,
+                status,
+                reason,
+                to_tag=self.local_tag,
+                extra=[*self.headers, *(extra or [])],
+            )
+        )
         self.end_status = status
         self._ended("local")
 
@@ -187,7 +203,8 @@ class SipCall:
             self.cancel()
 
     def cancel(self) -> None:
-        """UAC: CANCEL the INVITE (once a provisional came; RFC 3261 §9.1)."""
+        """UAC: CANCEL the INVITE (at once if a provisional came, else when the first one
+        does; RFC 3261 §9.1)."""
         if self.role != "uac" or self.state not in (CallState.CALLING, CallState.EARLY):
             return
         if self.state is CallState.CALLING:
@@ -267,7 +284,7 @@ class UserAgent:
         call = self.pending.get(invite.request.call_id)
         if call is None or call.state not in (CallState.INCOMING, CallState.EARLY):
             return
-        invite.respond(response_to(invite.request, 487, to_tag=call.local_tag))
+        invite.respond(response_to(invite.request, 487, to_tag=call.local_tag, extra=call.headers))
         call.end_status = 487
         call._ended("remote")
 
@@ -406,14 +423,12 @@ class UserAgent:
 
     def _uac_response(self, call: SipCall, response: Response) -> None:
         status = response.status
+        call.response = response
         if status < 200:
-            if status > 100 and call.state is CallState.CALLING:
+            if call.state is CallState.CALLING:  # any provisional lets us CANCEL (§9.1)
                 call.state = CallState.EARLY
                 if call._cancel_wanted:
                     self.send_cancel(call)
-            elif status == 100 and call._cancel_wanted:
-                call.state = CallState.EARLY
-                self.send_cancel(call)
             if call.client_tx is not None:
                 call.client_tx.cancel_timeout()
             if status > 100 and call.on_progress is not None:
@@ -454,24 +469,78 @@ class UserAgent:
         self.endpoint.send(ack, call.peer)
 
     def _retry_with_auth(self, call: SipCall, response: Response) -> bool:
-        from voxrelay.sip.digest import authorization
-
         creds = self.credentials(call.invite) if self.credentials else None
-        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
-        challenge = response.headers.get(header)
-        if creds is None or challenge is None:
+        retry = self._authorized(call.invite, response, creds, call.peer)
+        if retry is None:
             return False
         call._auth_tried = True
-        invite = call.invite
-        h = invite.headers.copy()
-        h.set("Via", self.endpoint.via(call.peer.transport))
-        number, method = invite.cseq
-        h.set("CSeq", f"{number + 1} {method}")
-        name = "Authorization" if response.status == 401 else "Proxy-Authorization"
-        h.set(name, authorization(challenge, "INVITE", invite.uri, creds[0], creds[1]))
-        call.invite = Request(h, invite.body, "INVITE", invite.uri)
+        call.invite = retry
         self._send_invite(call)
         return True
+
+    def _authorized(
+        self, request: Request, challenge: Response, creds: tuple[str, str] | None, peer: Peer
+    ) -> Request | None:
+        """``request`` again with credentials answering a 401/407 (RFC 3261 §22.2): a new
+        branch, CSeq + 1. None without credentials or a Digest challenge we can answer."""
+        header = "WWW-Authenticate" if challenge.status == 401 else "Proxy-Authenticate"
+        challenges = challenge.headers.get_all(header)
+        if creds is None or not challenges:
+            return None
+        try:
+            value = authorization(challenges, request.method, request.uri, creds[0], creds[1])
+        except DigestError:
+            return None
+        h = request.headers.copy()
+        h.set("Via", self.endpoint.via(peer.transport))
+        number, method = request.cseq
+        h.set("CSeq", f"{number + 1} {method}")
+        h.set("Authorization" if challenge.status == 401 else "Proxy-Authorization", value)
+        return Request(h, request.body, request.method, request.uri)
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        *,
+        host: str,
+        port: int,
+        transport: str = "UDP",
+        body: bytes = b"",
+        credentials: tuple[str, str] | None = None,
+    ) -> Response:
+        """Send an out-of-dialog ``method`` request to ``target`` via ``host:port`` and return
+        its final response, answering one 401/407 with ``credentials`` (username, password).
+
+        ``headers`` must hold From (with a tag), To, Call-ID and CSeq; Via, Max-Forwards and
+        User-Agent are added. No answer within 64*T1 gives a 408 (RFC 3261 §17.1.2.2).
+        Raises OSError when a TCP connection cannot be opened.
+        """
+        peer = await self.endpoint.connect(host, port, transport)
+        h = Headers()
+        h.add("Via", self.endpoint.via(transport))
+        h.add("Max-Forwards", "70")
+        for name, value in headers:
+            h.add(name, value)
+        h.add("User-Agent", USER_AGENT)
+        request = Request(h, body, method, target)
+        response = await self._final_response(request, peer)
+        if response.status in (401, 407):
+            retry = self._authorized(request, response, credentials, peer)
+            if retry is not None:
+                response = await self._final_response(retry, peer)
+        return response
+
+    async def _final_response(self, request: Request, peer: Peer) -> Response:
+        final: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+
+        def got(response: Response) -> None:
+            if response.status >= 200 and not final.done():
+                final.set_result(response)
+
+        self.endpoint.client(request, peer, got)
+        return await final
 
     def send_cancel(self, call: SipCall) -> None:
         invite = call.invite
