@@ -1,8 +1,9 @@
 """Run a real ``voxrelay serve`` for tests, yours and ours.
 
 ``LocalServer`` starts the server in a subprocess on a free loopback port with the projects
-and numbers you give, waits until it answers, and stops it on exit. It can place calls into a
-context (``originate``), as a phone calling in would::
+and numbers you give, waits until it answers, and stops it on exit. It can place
+signalling-only calls into a context (``originate``, over HTTP; for calls with audio use a
+``voxrelay.phone.VirtualPhone``, which calls in over SIP)::
 
     from voxrelay.testing import LocalServer
 
@@ -221,9 +222,10 @@ class LocalServer:
             return call_id
 
     def call_state(self, call_id: str) -> dict[str, Any]:
-        """The caller's view of a call placed with ``originate``."""
+        """A call of the project as the server sees it (``GET /api/calls/{id}``): placed
+        with ``originate``, by a virtual phone, or dialled."""
         with self.http() as client:
-            resp = client.get(f"/api/virtual/calls/{call_id}")
+            resp = client.get(f"/api/calls/{call_id}")
             resp.raise_for_status()
             state: dict[str, Any] = resp.json()
             return state

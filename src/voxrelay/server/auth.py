@@ -47,6 +47,10 @@ class Authenticator:
             raise AuthError("401 Unauthorized")
         return Principal(project)
 
+    def token_of(self, project: str) -> str | None:
+        """The project's API token (SIP digest checks need the secret itself), or None."""
+        return self._tokens.get(project)
+
     def check_jwt(self, token: str) -> Principal:
         """A JWT signed (HS256) with the project's token. Raises AuthError."""
         try:

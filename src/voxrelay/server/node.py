@@ -15,7 +15,6 @@ from voxrelay.server.calls.registry import CallRegistry
 from voxrelay.server.calls.routing import CallRouter
 from voxrelay.server.config import ServerConfig
 from voxrelay.server.media import MediaEngine
-from voxrelay.server.phones import PhoneRegistry
 from voxrelay.server.recordings import RecordingStore
 
 if TYPE_CHECKING:
@@ -37,7 +36,6 @@ class Node:
     media: MediaEngine = field(init=False)
     audio: AudioLoader = field(init=False)
     recordings: RecordingStore = field(init=False)
-    phones: PhoneRegistry = field(init=False)
     sip: SipService | None = None  # started by the app when SIP is enabled
     background: set[asyncio.Task[object]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
@@ -51,7 +49,6 @@ class Node:
         self.media = MediaEngine(cfg)
         self.audio = AudioLoader(cfg)
         self.recordings = RecordingStore(cfg.data_dir)
-        self.phones = PhoneRegistry()
         self.router = CallRouter(
             self.sessions, self.calls, node_id=cfg.node_id, ring_timeout=cfg.ring_timeout
         )

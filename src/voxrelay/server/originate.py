@@ -1,12 +1,11 @@
-"""Placing calls into a context from outside RELAY: the HTTP side of ``voxrelay call``.
+"""Placing signalling-only calls into a context over HTTP (tests and benchmarks).
 
 ``POST /api/virtual/calls`` ``{"context", "from", "to", "ring_timeout"?}`` (Basic auth) makes
 an inbound call to ``context``, as a phone calling one of your numbers would, and returns it.
 ``GET /api/virtual/calls/{id}`` reads its state, ``GET .../events`` streams its progress as
 NDJSON (one ``{"call_id","call_state","end_reason","time"}`` per line, ending at ``ended``),
-``DELETE`` hangs up as the caller. With ``"media": {"rtp_host", "rtp_port", "codecs"?,
-"telephone_event"?}`` the call carries real RTP: the reply's ``media`` says where to send it
-and which codec was chosen (a small offer/answer until SIP lands).
+``DELETE`` hangs up as the caller. These calls have no media: media commands on them answer
+409. Calls with audio come from SIP (a virtual phone, ``voxrelay call``, or any softphone).
 """
 
 from __future__ import annotations
@@ -20,12 +19,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from voxrelay.protocol.models import Open
-from voxrelay.protocol.states import CallState, Direction, EndReason
+from voxrelay.protocol.states import Direction
 from voxrelay.server.call_http import call_view
 from voxrelay.server.calls import Call
 from voxrelay.server.calls.far_end import VirtualCaller
 from voxrelay.server.httputil import HTTPError, authenticate, json_body, node_of
-from voxrelay.server.media import MediaError, MediaOffer
 
 
 class OriginateBody(Open):
@@ -33,7 +31,6 @@ class OriginateBody(Open):
     from_: str = Field(alias="from", min_length=1, max_length=256)
     to: str = Field(min_length=1, max_length=256)
     ring_timeout: float | None = Field(default=None, gt=0, le=600)
-    media: MediaOffer | None = None
 
 
 def _caller(request: Request) -> tuple[Call, VirtualCaller]:
@@ -57,13 +54,6 @@ async def create(request: Request) -> Response:
     call.far_end = caller
     caller.on_state(call)
     view = call_view(call)
-    if body.media is not None:
-        try:
-            answer = await node.media.attach(call, body.media)
-        except MediaError as exc:
-            call.hang_up(EndReason.ERROR)
-            raise HTTPError(488, f"media not acceptable: {exc}", "media") from None
-        view["media"] = answer.model_dump()
     node.router.ring(call, body.ring_timeout)
     view["call_state"] = call.state.value
     return JSONResponse(view, status_code=201)
@@ -77,15 +67,6 @@ async def show(request: Request) -> Response:
 async def hang_up(request: Request) -> Response:
     call, caller = _caller(request)
     caller.hang_up()
-    return JSONResponse(call_view(call))
-
-
-async def answer(request: Request) -> Response:
-    """The called virtual phone answers (a call it was rung for by ``calling.dial``)."""
-    call, _ = _caller(request)
-    if call.direction is not Direction.OUTBOUND or not call.active:
-        raise HTTPError(409, "only a ringing call to a virtual phone can be answered here")
-    call.transition(CallState.ANSWERED)
     return JSONResponse(call_view(call))
 
 
@@ -107,5 +88,4 @@ routes = [
     Route("/api/virtual/calls/{call_id}", show, methods=["GET"]),
     Route("/api/virtual/calls/{call_id}", hang_up, methods=["DELETE"]),
     Route("/api/virtual/calls/{call_id}/events", events, methods=["GET"]),
-    Route("/api/virtual/calls/{call_id}/answer", answer, methods=["POST"]),
 ]

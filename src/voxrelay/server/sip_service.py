@@ -6,9 +6,20 @@ Request-URI user (``[sip.routes]``; default: every INVITE to ``default``). Its `
 else ``{type: "sip", params: {from, to}}``. The call's state drives the SIP side: ringing ->
 180, answered -> 200 with the SDP answer, ended -> BYE, or 486/603/480/487 before answer.
 A BYE or CANCEL from the phone ends the call. re-INVITEs (hold, resume, refresh) are answered.
+An ``Expires`` header (seconds, RFC 3261 §20.19) is the call's ring timeout.
+
+Calling as a project (how virtual phones call in): an INVITE with an ``X-Relay-Context:
+<context>`` header, or with credentials, is challenged (401, digest as in the registrar,
+RFC 3261 §22.2) for username = project id, password = the project's token. Authenticated,
+the call belongs to that project and goes to the context the header names (routes as above
+without it). Wrong credentials get 403 and no call. Every response to an INVITE that made a
+RELAY call names it: ``X-Relay-Call-Id: <call_id>``; our INVITEs for ``calling.dial`` carry
+the outbound leg's id the same way.
 
 Outbound (``reach``): ``sip`` devices are INVITEd at their URI; ``phone`` devices and our own
-SIP users reach a registered softphone, else the configured trunk.
+SIP users reach a phone registered for the number by the dialling project (a virtual phone
+registers its number with digest username = project id), else a softphone of ``[sip.users]``
+with that number, else the configured trunk.
 """
 
 from __future__ import annotations
@@ -19,35 +30,21 @@ import re
 from typing import Any
 
 from voxrelay.protocol.models import Device
+from voxrelay.protocol.sip import CALL_ID_HEADER, CONTEXT_HEADER, FAILURE, REJECT
 from voxrelay.protocol.states import CallState, Direction, EndReason
 from voxrelay.server.calls import Call
 from voxrelay.server.media import MediaError, MediaOffer
 from voxrelay.server.node import Node
 from voxrelay.sip import sdp
+from voxrelay.sip.digest import DigestError
 from voxrelay.sip.message import SipParseError, SipUri
-from voxrelay.sip.registrar import Registrar
+from voxrelay.sip.registrar import Aor, Registrar
 from voxrelay.sip.useragent import CallState as SipState
 from voxrelay.sip.useragent import SipCall, UserAgent
 
 log = logging.getLogger(__name__)
 NUMBER = re.compile(r"^\+?[0-9*#]{2,32}$")
-REJECT = {
-    EndReason.BUSY: 486,
-    EndReason.DECLINE: 603,
-    EndReason.CANCEL: 487,
-    EndReason.NO_ANSWER: 480,
-    EndReason.NOT_FOUND: 404,
-}
-FAILURE = {
-    486: EndReason.BUSY,
-    600: EndReason.BUSY,
-    603: EndReason.DECLINE,
-    480: EndReason.NO_ANSWER,
-    408: EndReason.NO_ANSWER,
-    487: EndReason.CANCEL,
-    404: EndReason.NOT_FOUND,
-    604: EndReason.NOT_FOUND,
-}
+MAX_CONTEXT = 128
 
 
 def device_for(from_user: str, to_user: str, from_uri: str, to_uri: str) -> dict[str, Any]:
@@ -128,7 +125,7 @@ class SipService:
         self.host = cfg.host or node.config.host
         self.ua = UserAgent(self.host, cfg.port)
         self.registrar = Registrar(
-            cfg.realm, {u.name: u.password for u in cfg.users.values()}, cfg.digest_algorithms
+            cfg.realm, self._password_of, cfg.digest_algorithms, aor_of=self._aor_of
         )
         self.ua.on_incoming = self._incoming
         self.ua.on_register = self.registrar.handle
@@ -137,6 +134,19 @@ class SipService:
     @property
     def project(self) -> str:
         return self.config.project or self.node.config.projects[0].id
+
+    def _sip_user(self, name: str) -> str | None:
+        return next((u.password for u in self.config.users.values() if u.name == name), None)
+
+    def _password_of(self, username: str) -> str | None:
+        """A softphone account of ``[sip.users]``, else a project (its token)."""
+        return self._sip_user(username) or self.node.auth.token_of(username)
+
+    def _aor_of(self, username: str, to_user: str) -> Aor | None:
+        """Softphone accounts register their own name; a project any number of its own."""
+        if self._sip_user(username) is not None:
+            return ("", username) if to_user == username else None
+        return (username, to_user) if to_user else None
 
     async def start(self) -> None:
         await self.ua.start()
@@ -163,7 +173,40 @@ class SipService:
     def _incoming(self, sip_call: SipCall) -> None:
         self._spawn(self._take_incoming(sip_call))
 
+    def authorize(self, sip_call: SipCall) -> tuple[str, str] | None:
+        """(project, context) of an INVITE, or None once it was challenged or refused."""
+        invite = sip_call.invite
+        context = (invite.headers.get(CONTEXT_HEADER) or "").strip()
+        credentials = invite.headers.get("Authorization")
+        if credentials is None:
+            if not context:
+                return self.project, self.route(sip_call)
+            sip_call.reject(401, extra=self._challenge())
+            return None
+        auth = self.registrar.auth
+        try:
+            project = auth.verify(credentials, "INVITE", self.node.auth.token_of, uri=invite.uri)
+        except DigestError as exc:
+            if exc.stale:
+                sip_call.reject(401, extra=self._challenge(stale=True))
+            else:
+                log.info("INVITE %s refused: %s", sip_call.call_id, exc.reason)
+                sip_call.reject(403)
+            return None
+        if len(context) > MAX_CONTEXT:
+            sip_call.reject(400, f"{CONTEXT_HEADER} too long")
+            return None
+        return project, context or self.route(sip_call)
+
+    def _challenge(self, stale: bool = False) -> list[tuple[str, str]]:
+        values = self.registrar.auth.challenge_headers(stale)
+        return [("WWW-Authenticate", value) for value in values]
+
     async def _take_incoming(self, sip_call: SipCall) -> None:
+        where = self.authorize(sip_call)
+        if where is None:
+            return
+        project, context = where
         try:
             neg = sdp.answer(sip_call.remote_sdp, self.node.media.host, 9)
         except sdp.SdpError as exc:
@@ -171,14 +214,16 @@ class SipService:
             sip_call.reject(488)
             return
         node = self.node
+        if len(node.calls) >= node.config.max_calls:
+            sip_call.reject(503, "Too many calls")
+            return
         from_uri = _addr_uri(sip_call.invite.header("From"))
         to_uri = _addr_uri(sip_call.invite.header("To"))
         device = device_for(
             sip_call.from_user, sip_call.request_user or sip_call.to_user, from_uri, to_uri
         )
-        call = node.router.new_call(
-            self.project, Direction.INBOUND, device, context=self.route(sip_call)
-        )
+        call = node.router.new_call(project, Direction.INBOUND, device, context=context)
+        sip_call.headers.append((CALL_ID_HEADER, call.call_id))
         link = SipLink(self, call, sip_call)
         call.far_end = link
         try:
@@ -203,12 +248,13 @@ class SipService:
         if sip_call.state is SipState.TERMINATED:  # cancelled while we set up
             call.hang_up(EndReason.CANCEL)
             return
-        node.router.ring(call)
+        node.router.ring(call, _expires(sip_call.invite.headers.get("Expires")))
 
     # -- outbound -------------------------------------------------------------------------
 
-    def target(self, device: Device) -> tuple[str, str, int, str] | None:
-        """(request URI, host, port, transport) for a device, or None if unreachable."""
+    def target(self, device: Device, project: str = "") -> tuple[str, str, int, str] | None:
+        """(request URI, host, port, transport) for a device dialled by ``project``, or None
+        if unreachable."""
         params = device.params
         if device.type == "sip":
             to = str(params.get("to") or "")
@@ -220,13 +266,15 @@ class SipService:
                 uri.port in (None, self.ua.endpoint.port)
             )
             if local:
-                return self._registered(uri.user)
+                return self._registered(uri.user, project) or self._registered(uri.user)
             transport = uri.params.get("transport", "udp").upper()
             return to, uri.host, uri.port or 5060, transport
         if device.type == "phone":
             number = str(params.get("to_number") or "")
             user = next((u.name for u in self.config.users.values() if u.number == number), None)
-            found = self._registered(user) if user else None
+            found = self._registered(number, project) if project else None
+            if found is None and user:
+                found = self._registered(user)
             if found is None and self.config.trunk:
                 trunk = SipUri.parse(self.config.trunk)
                 request_uri = f"sip:{number}@{trunk.host}" + (
@@ -241,8 +289,8 @@ class SipService:
             return found
         return None
 
-    def _registered(self, user: str) -> tuple[str, str, int, str] | None:
-        bindings = self.registrar.lookup(user)
+    def _registered(self, user: str, owner: str = "") -> tuple[str, str, int, str] | None:
+        bindings = self.registrar.lookup(user, owner)
         if not bindings:
             return None
         b = bindings[-1]
@@ -250,7 +298,7 @@ class SipService:
 
     async def dial(self, leg: Call, device: Device, timeout: float) -> bool:
         """INVITE the device for the outbound ``leg``; False if it cannot be reached."""
-        target = self.target(device)
+        target = self.target(device, leg.project)
         if target is None:
             return False
         uri, host, port, transport = target
@@ -270,6 +318,7 @@ class SipService:
             for h in params.get("headers") or []
             if isinstance(h, dict) and h.get("name")
         ]
+        headers.append((CALL_ID_HEADER, leg.call_id))
         try:
             sip_call = await self.ua.invite(
                 uri,
@@ -332,6 +381,13 @@ def _codecs(value: object) -> list[str]:
     names = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
     wanted = [str(n).strip().upper() for n in names if str(n).strip().upper() in ("PCMU", "PCMA")]
     return wanted or ["PCMU", "PCMA"]
+
+
+def _expires(value: str | None) -> float | None:
+    """An INVITE's Expires (seconds, 1 to 3600) as a ring timeout; None when absent."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(min(max(int(value.strip()), 1), 3600))
 
 
 def _addr_uri(header: str) -> str:

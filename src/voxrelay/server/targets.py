@@ -2,8 +2,9 @@
 
 A number (``phone.to_number``, or the user part of ``sip.to``) rings, in this order: the
 RELAY context that owns it (``[numbers]`` in the config file), as an inbound call linked to
-the outbound leg; a virtual phone registered for it (``voxrelay phone``); else SIP: a
-``sip`` device's URI, a softphone registered for the number, or the configured trunk.
+the outbound leg; else SIP (``SipService.target``): a ``sip`` device's URI, a phone the
+dialling project registered for the number (``voxrelay phone``, a virtual phone), a
+softphone of ``[sip.users]`` registered for it, or the configured trunk.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ class DialTargets:
         if context is not None:
             self._ring_context(leg, device, context)
             return True
-        phone = self.node.phones.find(leg.project, number)
-        if phone is not None:
-            return await phone.ring(leg, device_timeout(device), self.node.media)
         if self.node.sip is not None:
             return await self.node.sip.dial(leg, device, device_timeout(device))
         return False

@@ -1,8 +1,8 @@
 """Far ends of a leg that need no network: a virtual caller and two linked legs.
 
-``VirtualCaller`` is the phone behind a call placed with ``voxrelay call`` or the HTTP
-origination API: it sees the call's progress and can hang up. ``LinkedLegs`` joins an
-outbound leg (from ``calling.dial``) to the inbound call it produced on one of our own
+``VirtualCaller`` is the caller behind a call placed with the HTTP origination API
+(``voxrelay.testing.LocalServer.originate``): it sees the call's progress and can hang up.
+``LinkedLegs`` joins an outbound leg (from ``calling.dial``) to the inbound call it produced on one of our own
 numbers: the inbound side's ringing and answer drive the outbound leg, and whichever side
 ends first ends the other with the same reason.
 """
