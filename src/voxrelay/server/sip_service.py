@@ -5,11 +5,12 @@ Request-URI user (``[sip.routes]``; default: every INVITE to ``default``). Its `
 ``{type: "phone", params: {from_number, to_number}}`` when both users look like numbers,
 else ``{type: "sip", params: {from, to}}``. The call's state drives the SIP side: ringing ->
 180, answered -> 200 with the SDP answer, ended -> BYE, or 486/603/480/487 before answer.
-A BYE or CANCEL from the phone ends the call. re-INVITEs (hold, resume, refresh) are answered.
+A play before the answer sends 183 Session Progress with the SDP answer (early media). A
+BYE or CANCEL from the phone ends the call. re-INVITEs (hold, resume, refresh) are answered.
 An ``Expires`` header (seconds, RFC 3261 §20.19) is the call's ring timeout.
 
 Calling as a project (how virtual phones call in): an INVITE with an ``X-Relay-Context:
-<context>`` header, or with credentials, is challenged (401, digest as in the registrar,
+<context>`` header and no credentials is challenged (401, digest as in the registrar,
 RFC 3261 §22.2) for username = project id, password = the project's token. Authenticated,
 the call belongs to that project and goes to the context the header names (routes as above
 without it). Wrong credentials get 403 and no call. Every response to an INVITE that made a
@@ -59,6 +60,7 @@ class SipLink:
     def __init__(self, service: SipService, call: Call, sip_call: SipCall) -> None:
         self.service, self.call, self.sip = service, call, sip_call
         self.answer_sdp = b""
+        self.early = False  # a 183 with SDP went out
         self.version = 0
         sip_call.on_ended = self._sip_ended
         sip_call.on_reinvite = self._reinvite
@@ -77,6 +79,15 @@ class SipLink:
                 sip.hang_up()
             else:
                 sip.reject(REJECT.get(reason, 480))
+
+    def early_media(self, call: Call) -> None:
+        """183 Session Progress with our SDP answer (RFC 3261 §13.3.1.1): the phone plays
+        what we send before the 200 (ringback, announcements). The 200 repeats the SDP."""
+        sip = self.sip
+        waiting = sip.role == "uas" and sip.state in (SipState.INCOMING, SipState.EARLY)
+        if waiting and self.answer_sdp and not self.early:
+            self.early = True
+            sip.ring(self.answer_sdp)
 
     def _sip_ended(self, sip: SipCall) -> None:
         if not self.call.active:

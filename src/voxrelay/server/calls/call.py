@@ -30,7 +30,8 @@ class EventSink(Protocol):
 
 
 class FarEnd(Protocol):
-    """The other side of a leg (a virtual phone, a linked leg; later SIP and WebRTC)."""
+    """The other side of a leg (a virtual caller, a linked leg, SIP; later WebRTC). A far
+    end may also have ``early_media(call)``: see ``Call.early_media``."""
 
     def on_state(self, call: Call) -> None: ...
 
@@ -136,6 +137,13 @@ class Call:
 
     def _ended(self, reason: EndReason) -> None:
         self.transition(CallState.ENDED, reason)
+
+    def early_media(self) -> None:
+        """Audio starts going to the far end before the answer (a play on a ringing inbound
+        call): a far end that can say so does (SIP: 183 Session Progress with the SDP)."""
+        hook = getattr(self.far_end, "early_media", None)
+        if hook is not None and self.active and self.state is not CallState.ANSWERED:
+            hook(self)
 
     def hang_up(self, reason: EndReason) -> bool:
         """End the call: ``ending``, then ``ended`` once the end barrier (if any) is through.

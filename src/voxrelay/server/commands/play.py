@@ -79,6 +79,7 @@ async def load_and_start(
         return False
     if player.active and call.media is media:
         media.leg.add_player(player)
+        call.early_media()  # before the answer: ringback or an announcement
     return True
 
 
