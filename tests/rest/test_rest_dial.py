@@ -59,7 +59,8 @@ async def test_swml_drives_a_call_to_a_virtual_phone(
             status_url=webhook_site.url,
             status_events=["created", "ringing", "answered", "ended"],
         )
-        assert leg["direction"] == "outbound-api" and leg["status"] == "ringing"
+        # the reply comes once the INVITE is out; the phone's 180 may not be back yet
+        assert leg["direction"] == "outbound-api" and leg["status"] in ("created", "ringing")
         assert leg["from"] == "+15550001111" and leg["to"] == PHONE
         (report,) = await asyncio.wait_for(phone, 30)
         final = await rest.get_call(leg["id"])
