@@ -19,6 +19,7 @@ async def connected(server: LocalServer, contexts: list[str]) -> Client:
 async def test_detect_digit_and_send_digits(relay_server: LocalServer) -> None:
     client = await connected(relay_server, ["office"])
     results: dict[str, Any] = {}
+    handled = asyncio.Event()
 
     async def on_call(call: Call) -> None:
         await call.answer()
@@ -26,11 +27,14 @@ async def test_detect_digit_and_send_digits(relay_server: LocalServer) -> None:
         results["send"] = await call.send_digits("159")
         await asyncio.sleep(1.5)
         results["hangup"] = await call.hangup()
+        handled.set()
 
     await client.calling.receive(["office"], on_call)
     try:
         phone = VirtualPhone(relay_server.http_url, relay_server.project, relay_server.token)
         report = await phone.call("office", digits="7", digits_at=1.0, hangup_after=15)
+        # the phone gets the BYE as the call starts ending; hangup() waits for it to end
+        await asyncio.wait_for(handled.wait(), 5)
     finally:
         await client.disconnect()
     detect = results["detect"]
