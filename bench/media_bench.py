@@ -46,6 +46,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 async def _serve(args: argparse.Namespace) -> None:
     import numpy as np
 
+    from voxrelay.media.batch import LegBatch
     from voxrelay.media.clock import MediaClock
     from voxrelay.media.codecs import PCMU
     from voxrelay.media.leg import Leg
@@ -89,8 +90,10 @@ async def _serve(args: argparse.Namespace) -> None:
         tick_spans.append(time.perf_counter() - started[0])
 
     clock.subscribe(tick_begin)
+    batch = LegBatch()
     for leg in legs:
-        clock.subscribe(leg.tick)
+        batch.add(leg)
+    clock.subscribe(batch.tick)
     clock.subscribe(tick_end)
     clock.start()
     print("PORTS " + json.dumps([t.local[1] for t in transports]), flush=True)
@@ -167,6 +170,9 @@ def server_main(argv: list[str]) -> None:
     p.add_argument("--max-length", type=float, default=0.0)
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = p.parse_args(argv)
+    from voxrelay.cli.serve import tune_gc
+
+    tune_gc()  # as `voxrelay serve` does
     if args.loop == "uvloop":
         import uvloop
 

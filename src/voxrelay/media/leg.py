@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from voxrelay.media.batch import tick_legs
 from voxrelay.media.codecs import Codec
 from voxrelay.media.digitsender import DigitSender, Step
 from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
@@ -35,9 +36,17 @@ log = logging.getLogger(__name__)
 
 
 class Player(Protocol):
-    """Produces what the leg says: one frame per tick, or None when it has finished."""
+    """Produces what the leg says: one frame per tick, or None when it has finished.
+
+    ``next_raw`` is the frame before the gain ``factor``; ``next_frame`` has it applied.
+    SILENCE (the shared array) means "nothing this tick" (paused)."""
 
     control_id: str
+
+    @property
+    def factor(self) -> float: ...
+
+    def next_raw(self) -> Frame | None: ...
 
     def next_frame(self) -> Frame | None: ...
 
@@ -122,48 +131,87 @@ class Leg:
             except ValueError:
                 self.invalid += 1
 
-    # -- each tick ------------------------------------------------------------------------
+    # -- each tick (``batch.tick_legs`` drives these for many legs at once) ------------------
 
     def tick(self, n: int) -> None:
-        """Advance one 20 ms frame (called by the media clock)."""
+        """Advance one 20 ms frame (called by the media clock, or through a ``LegBatch``)."""
+        tick_legs((self,), n)
+
+    def take(self, n: int) -> bytes | None:
+        """Start tick ``n``: the payload of the frame to play now, or None (nothing arrived in
+        time, or nothing listens, so there is no need to decode it)."""
         if not self._ticked:  # the clock's tick numbers run from its start, not the leg's
             self._ticked = True
             self._last_rx_tick = n
         self._tick = n
         packet = self.jitter.get()
-        listening = self.listeners or self.inband is not None
-        heard = SILENCE if packet is None or not listening else self._decode(packet.payload)
+        if packet is None or not (self.listeners or self.inband is not None):
+            return None
+        return packet.payload
+
+    def decode(self, payload: bytes) -> Frame:
+        """A payload as one 20 ms frame (another ptime is padded or cut)."""
+        frame = self.codec.decode(payload)
+        return frame if len(frame) == FRAME else _fit(frame)
+
+    def detect_inband(self, heard: Frame) -> None:
+        """Look for DTMF tones in what was heard (only when the peer has no telephone-event)."""
         if self.inband is not None:
             self._digits(self.inband.feed(heard))
-        said = self._said()
-        for listener in list(self.listeners):
-            listener.on_frame(heard, said)
-        if self.send is not None and self.active:
-            self._send_frame(said)
-            if self.rtcp_interval_ticks and n % self.rtcp_interval_ticks == 0:
-                self.send(self.rtcp_report())
-        self.stream.advance(FRAME)
-        self._check_inactivity()
 
-    def _send_frame(self, said: Frame) -> None:
+    def said_source(self) -> tuple[Frame, float] | None:
+        """What the players say this tick before the gain, as (frame, amplitude factor), or
+        None for silence. Players that ended are dropped."""
+        players = self.players
+        if len(players) == 1:
+            player = players[0]
+            frame = player.next_raw()
+            if frame is None:
+                self._drop(player)
+                return None
+            return None if frame is SILENCE else (frame, player.factor)
+        frames = []
+        for player in list(players):
+            frame = player.next_frame()
+            if frame is None:
+                self._drop(player)
+            elif frame is not SILENCE:
+                frames.append(frame)
+        return (mix(frames), 1.0) if frames else None
+
+    def _drop(self, player: Player) -> None:
+        if player in self.players:  # its end callback may have removed it already
+            self.players.remove(player)
+
+    def send_payload(self, payload: bytes | None) -> None:
+        """Send one audio packet with ``payload`` (None: encoded silence)."""
         assert self.send is not None
-        if not self.digit_senders:  # fast path: one audio packet
-            out = SILENCE if self.muted else said
-            data = _silence_of(self.codec) if out is SILENCE else self.codec.encode(out)
-            self.send(self.stream.pack(data, self.codec.payload_type))
-            return
+        data = _silence_of(self.codec) if payload is None else payload
+        self.send(self.stream.pack(data, self.codec.payload_type))
+
+    def send_frame(self, said: Frame) -> None:
+        """Send this tick's packet from a frame: an RFC 4733 event while keys are being sent,
+        else the audio (silence when muted)."""
+        assert self.send is not None
         step = self._event_step()
-        payload = step[0] if step is not None else None
-        if payload is not None and step is not None and self.telephone_event is not None:
-            if step[1]:
+        if step is not None and step[0] is not None and self.telephone_event is not None:
+            payload, starts = step
+            if starts:
                 self._event_ts = self.stream.timestamp
             packet = self.stream.packet(
-                payload, self.telephone_event, marker=step[1], timestamp=self._event_ts
+                payload, self.telephone_event, marker=starts, timestamp=self._event_ts
             )
+            self.send(packet.serialize())
         else:
-            out = SILENCE if self.muted else said
-            packet = self.stream.packet(self.codec.encode(out), self.codec.payload_type)
-        self.send(packet.serialize())
+            self.send_payload(None if self.muted or said is SILENCE else self.codec.encode(said))
+
+    def finish_tick(self, n: int) -> None:
+        """End tick ``n``: RTCP when due, the stream clock on, the inactivity check."""
+        due = self.rtcp_interval_ticks and n % self.rtcp_interval_ticks == 0
+        if due and self.send is not None and self.active:
+            self.send(self.rtcp_report())
+        self.stream.advance(FRAME)
+        self._check_inactivity()
 
     def rtcp_report(self) -> bytes:
         """An SR (we send audio) with our reception report of the far end (RFC 3550 §6.4)."""
@@ -225,21 +273,6 @@ class Leg:
                 self.on_digit(event.digit)
             for listener in list(self.digit_listeners):
                 listener.on_digit(event.digit)
-
-    def _decode(self, payload: bytes) -> Frame:
-        frame = self.codec.decode(payload)
-        return frame if len(frame) == FRAME else _fit(frame)  # another ptime: pad or cut
-
-    def _said(self) -> Frame:
-        frames = []
-        for player in list(self.players):
-            frame = player.next_frame()
-            if frame is None:
-                if player in self.players:  # its end callback may have removed it already
-                    self.players.remove(player)
-            else:
-                frames.append(frame)
-        return mix(frames)
 
     def _check_inactivity(self) -> None:
         if not self.inactivity_ticks or self.on_inactive is None:

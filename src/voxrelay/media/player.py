@@ -69,8 +69,20 @@ class Player:
     def active(self) -> bool:
         return self.state in (PlayState.PLAYING, PlayState.PAUSED)
 
+    @property
+    def factor(self) -> float:
+        """The amplitude factor of ``volume`` (1.0 at 0 dB), applied by ``next_frame``."""
+        return self._factor
+
     def next_frame(self) -> Frame | None:
         """The next frame to send, an empty contribution while paused, None once ended."""
+        frame = self.next_raw()
+        if frame is None or frame is SILENCE:
+            return frame
+        return scale(frame, self._factor)
+
+    def next_raw(self) -> Frame | None:
+        """``next_frame`` before the volume gain: the media tick scales many legs at once."""
         if self.state is PlayState.PAUSED:
             return SILENCE
         if self.state is not PlayState.PLAYING:
@@ -80,7 +92,7 @@ class Player:
             self._set(PlayState.FINISHED)
             return None
         self.frames_played += 1
-        return scale(frame, self._factor)
+        return frame
 
     def _take(self) -> Frame | None:
         while True:

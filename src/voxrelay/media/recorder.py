@@ -52,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import threading
 import uuid
@@ -60,9 +61,10 @@ from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import soundfile
 
-from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, mix, rms_dbfs
+from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk
 from voxrelay.media.sources import tone
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,9 @@ TERMINATOR_KEYS = frozenset("0123456789*#ABCD")
 FORMATS = {"wav": ("WAV", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")}
 DIRECTIONS = ("speak", "listen", "both")
 PAUSE_BEHAVIORS = ("skip", "silence")
-_WRITE_BLOCK = 500  # frames per write call (10 s), so writing never copies the whole recording
+_WRITE_BLOCK = 500  # frames per block (10 s), so writing never copies the whole recording
+_FULL_SCALE_DB = 20 * math.log10(32768)
+Frames = npt.NDArray[np.int16]  # (k, 160): one frame per row
 
 
 class RecordState(StrEnum):
@@ -171,8 +175,12 @@ class Recorder:
         cap = _frames(MAX_SECONDS)
         self.max_frames = min(_frames(max_length), cap) if max_length else cap
         self.frames_recorded = 0
-        self._left: list[Frame] = []  # mono, or speak in stereo
-        self._right: list[Frame] = []  # listen in stereo
+        self._left: list[Frame] = []  # 10 s blocks: mono, or speak in stereo
+        self._right: list[Frame] = []  # 10 s blocks: listen in stereo
+        self._left_tail: list[Frame] = []  # frames since the last block
+        self._right_tail: list[Frame] = []
+        hears, says = direction != "listen", direction != "speak"
+        self._wants = (hears, says and not stereo, says and stereo)  # heard/said into left/right
         self._analysed = 0
         self._voiced_run = 0
         self._silent_run = 0
@@ -225,30 +233,52 @@ class Recorder:
     # -- from the leg, each tick ----------------------------------------------------------
 
     def on_frame(self, heard: Frame, said: Frame) -> None:
-        """One 20 ms tick: ``heard`` is what the caller says, ``said`` what the caller hears."""
-        if self.state is RecordState.PAUSED:
-            if self.pause_behavior == "silence":
-                self._append(SILENCE, SILENCE if self.stereo else None)
-                self._check_length()
+        """One 20 ms tick: ``heard`` is what the caller says, ``said`` what the caller hears
+        (int16 arrays of 160 samples; copied, so the caller may reuse them)."""
+        Recorder.on_frames([self], np.stack([heard]), np.stack([said]))
+
+    @staticmethod
+    def on_frames(recorders: list[Recorder], heard: Frames, said: Frames) -> None:
+        """One tick for many recorders at once (the media tick's batch listener interface):
+        row i of ``heard`` and ``said``, (k, 160) int16 matrices the recorders may keep, is
+        recorder i's frame. Mixing and the speech level are computed for all rows together."""
+        live = []
+        for i, recorder in enumerate(recorders):
+            if recorder.state is RecordState.RECORDING:
+                live.append(i)
+            elif recorder.state is RecordState.PAUSED:
+                recorder._paused_tick()
+        if not live:
             return
-        if self.state is not RecordState.RECORDING:
-            return
-        if self.stereo:
-            left = heard if self.direction != "listen" else SILENCE
-            right = said if self.direction != "speak" else SILENCE
-            self._append(left, right)
-            level = max(_level(left), _level(right))
-        else:
-            if self.direction == "speak":
-                frame = heard
-            elif self.direction == "listen":
-                frame = said
-            else:
-                frame = mix([heard, said])
-            self._append(frame, None)
-            level = _level(frame)
+        if len(live) != len(recorders):
+            recorders = [recorders[i] for i in live]
+            heard, said = heard[live], said[live]
+        wants = np.array([r._wants for r in recorders], dtype=np.int32)
+        left = heard * wants[:, 0:1] + said * wants[:, 1:2]  # int32: no overflow before the clip
+        left = np.clip(left, -32768, 32767).astype(np.int16)
+        wide = left.astype(np.float64)
+        energy = np.einsum("ij,ij->i", wide, wide)
+        right = None
+        if wants[:, 2].any():
+            right = (said * wants[:, 2:3]).astype(np.int16)
+            wide = right.astype(np.float64)
+            energy = np.maximum(energy, np.einsum("ij,ij->i", wide, wide))
+        with np.errstate(divide="ignore"):
+            levels = (10 * np.log10(energy / FRAME) - _FULL_SCALE_DB).tolist()
+        for j, recorder in enumerate(recorders):
+            recorder._capture(
+                left[j], right[j] if recorder.stereo and right is not None else None, levels[j]
+            )
+
+    def _capture(self, left: Frame, right: Frame | None, level: float) -> None:
+        self._append(left, right)
         self._analyse(level)
         if self.state is RecordState.RECORDING:
+            self._check_length()
+
+    def _paused_tick(self) -> None:
+        if self.pause_behavior == "silence":
+            self._append(SILENCE, SILENCE if self.stereo else None)
             self._check_length()
 
     def on_digit(self, digit: str) -> None:
@@ -293,10 +323,18 @@ class Recorder:
     # -- internals ------------------------------------------------------------------------
 
     def _append(self, left: Frame, right: Frame | None) -> None:
-        self._left.append(np.array(left, dtype=np.int16))  # a copy: callers may reuse buffers
+        """Keep one frame per channel (arrays nobody changes); every 10 s the frames are
+        joined into one block, which also frees the tick matrices they were rows of."""
+        self._left_tail.append(left)
         if right is not None:
-            self._right.append(np.array(right, dtype=np.int16))
+            self._right_tail.append(right)
         self.frames_recorded += 1
+        if len(self._left_tail) >= _WRITE_BLOCK:
+            self._left.append(np.concatenate(self._left_tail))
+            self._left_tail = []
+            if self._right_tail:
+                self._right.append(np.concatenate(self._right_tail))
+                self._right_tail = []
 
     def _analyse(self, level: float) -> None:
         self._analysed += 1
@@ -361,20 +399,20 @@ class Recorder:
             self.finalized = True
             if self.frames_recorded == 0 and self.format == "mp3":
                 self.frames_recorded = 1  # the one frame of silence an MP3 needs
-            self._left, self._right = [], []
+            self._left, self._right, self._left_tail, self._right_tail = [], [], [], []
 
     def _blocks(self) -> list[Frame]:
         """The captured audio as arrays of up to 10 s: (n,) mono or (n, 2) stereo int16."""
-        left, right = self._left, self._right
+        left = self._left + ([np.concatenate(self._left_tail)] if self._left_tail else [])
+        right = self._right + ([np.concatenate(self._right_tail)] if self._right_tail else [])
         if not left and self.format == "mp3":
             left = [SILENCE]
             right = [SILENCE] if self.stereo else []
-        blocks = []
-        for start in range(0, len(left), _WRITE_BLOCK):
-            block = np.concatenate(left[start : start + _WRITE_BLOCK])
-            if self.stereo:
-                block = np.stack([block, np.concatenate(right[start : start + _WRITE_BLOCK])], 1)
-            blocks.append(block)
+        blocks = (
+            [np.stack([lb, rb], 1) for lb, rb in zip(left, right, strict=True)]
+            if self.stereo
+            else left
+        )
         if not blocks:
             blocks.append(np.zeros((0, 2) if self.stereo else 0, dtype=np.int16))
         return blocks
@@ -417,7 +455,3 @@ def _fsync_dir(folder: Path) -> None:
 
 def _frames(seconds: float) -> int:
     return round(seconds / FRAME_SECONDS)
-
-
-def _level(frame: Frame) -> float:
-    return float("-inf") if frame is SILENCE else rms_dbfs(frame)

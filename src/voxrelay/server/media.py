@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
+from voxrelay.media.batch import LegBatch
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import Codec, codec_by_name
 from voxrelay.media.dtmf import DtmfDetector
@@ -97,6 +98,8 @@ class MediaEngine:
         self.config = config
         self.host = config.rtp_host or config.host
         self.clock = MediaClock()
+        self.legs = LegBatch()  # every call's leg, ticked together
+        self.clock.subscribe(self.legs.tick)
         self._draining: set[asyncio.Task[None]] = set()
 
     def choose_codec(self, offered: list[str]) -> Codec:
@@ -131,7 +134,7 @@ class MediaEngine:
         call.end_barrier = lambda done: self._drain(call, done)
         leg.on_inactive = lambda: _rtp_timeout(call)
         call.watchers.append(self._on_call_state)
-        self.clock.subscribe(leg.tick)
+        self.legs.add(leg)
         self.clock.start()
         host, port = transport.local
         return MediaAnswer(rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=event)
@@ -164,7 +167,7 @@ class MediaEngine:
         if media is None:
             done()
             return
-        self.clock.unsubscribe(media.leg.tick)
+        self.legs.discard(media.leg)
 
         async def drain_then_end() -> None:
             try:
@@ -179,7 +182,7 @@ class MediaEngine:
     def _on_call_state(self, call: Call) -> None:
         if call.ended and call.media is not None:
             media, call.media = call.media, None
-            self.clock.unsubscribe(media.leg.tick)
+            self.legs.discard(media.leg)
             media.transport.close()
 
     async def stop(self) -> None:
