@@ -193,9 +193,8 @@ class Leg:
         """Send this tick's packet from a frame: an RFC 4733 event while keys are being sent,
         else the audio (silence when muted)."""
         assert self.send is not None
-        step = self._event_step()
-        if step is not None and step[0] is not None and self.telephone_event is not None:
-            payload, starts = step
+        payload, starts = self._event_step() or (None, False)
+        if payload is not None and self.telephone_event is not None:
             if starts:
                 self._event_ts = self.stream.timestamp
             packet = self.stream.packet(
