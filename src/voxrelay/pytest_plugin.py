@@ -12,7 +12,8 @@ Installed with voxrelay (entry point ``pytest11``), so in your tests::
 
 ``voxrelay_server`` is a :class:`voxrelay.testing.LocalServer` (a real ``voxrelay serve`` on
 a free loopback port, stopped after the test); ``virtual_phone`` is a
-:class:`voxrelay.phone.VirtualPhone` that calls into it over real RTP.
+:class:`voxrelay.phone.VirtualPhone` that calls into it over real SIP (loopback UDP, digest
+as the project) and RTP, and can wait on a number for your app to dial it (``answer_calls``).
 """
 
 from __future__ import annotations
@@ -33,5 +34,5 @@ def voxrelay_server() -> Iterator[LocalServer]:
 
 @pytest.fixture
 def virtual_phone(voxrelay_server: LocalServer) -> VirtualPhone:
-    """A phone that calls into ``voxrelay_server``."""
+    """A SIP phone that calls into ``voxrelay_server`` (or answers its dials)."""
     return VirtualPhone(voxrelay_server.http_url, voxrelay_server.project, voxrelay_server.token)

@@ -1,10 +1,14 @@
 """``voxrelay call``: a virtual phone calls into a context and follows the call.
 
-It sends and receives real RTP: plays a WAV/MP3 (``--play``) or speech (``--say``) once
+It is a SIP user agent (``voxrelay.phone``): it INVITEs the server's SIP port, naming the
+context in ``X-Relay-Context`` and answering the digest challenge as the project, and sends
+and receives real RTP: plays a WAV/MP3 (``--play``) or speech (``--say``) once
 answered, presses DTMF keys (``--digits '1234#' --digits-at 3.0``), records what it hears
 (``--record heard.wav``) and hangs up after ``--hangup-after`` seconds or when the far end
 does. Prints a transcript (seconds since the call was placed, call state) and exits 0 when
-the call was answered, 1 when it ended unanswered, 2 on a usage or connection error. Server
+the call was answered, 1 when it ended unanswered, 2 on a usage or connection error or when
+the server refuses the call (HTTP 401 or SIP 403 for wrong credentials). The SIP address
+comes from ``GET /api/virtual/sip`` unless ``--sip host:port`` gives it. Server
 address and credentials come from ``--host/--project/--token`` or the SDK's variables
 ``SIGNALWIRE_SPACE``, ``SIGNALWIRE_PROJECT_ID``, ``SIGNALWIRE_API_TOKEN``
 (``SIGNALWIRE_RELAY_CA_FILE`` for a TLS server with a local CA).
@@ -41,6 +45,10 @@ def call(
     ] = None,
     project: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_PROJECT_ID")] = None,
     token: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_API_TOKEN")] = None,
+    sip: Annotated[
+        str | None,
+        typer.Option(help="The server's SIP host:port (default: asked of the server)."),
+    ] = None,
     play: Annotated[Path | None, typer.Option(help="Audio file to play once answered.")] = None,
     say: Annotated[str | None, typer.Option(help="Text to speak once answered.")] = None,
     play_at: Annotated[float, typer.Option(help="Seconds after answer to start playing.")] = 0.0,
@@ -63,7 +71,11 @@ def call(
         raise typer.Exit(2)
     base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
     phone = VirtualPhone(
-        base, project, token, verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True
+        base,
+        project,
+        token,
+        verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True,
+        sip=sip,
     )
     console.print(f"calling {to} from {from_} into context '{context}'")
     try:

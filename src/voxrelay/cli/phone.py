@@ -1,7 +1,8 @@
 """``voxrelay phone``: a virtual phone waits on a number until apps dial it.
 
 ``voxrelay phone --number +15550003333 --answer-after 1 --say "Hi" --record heard.wav``
-registers the number with the server, answers each call after ``--answer-after`` seconds,
+registers the number with the server's SIP registrar (REGISTER with digest as the project;
+only that project's ``calling.dial`` reaches it), answers each call after ``--answer-after`` seconds,
 plays ``--play``/``--say``, presses ``--digits`` at ``--digits-at``, hangs up after
 ``--hangup-after`` (or when the app does), and writes what it heard to ``--record`` (with
 several ``--calls``, one file per call: ``heard-1.wav``, ``heard-2.wav``...). Exits 0 once
@@ -37,6 +38,10 @@ def phone(
     ] = None,
     project: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_PROJECT_ID")] = None,
     token: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_API_TOKEN")] = None,
+    sip: Annotated[
+        str | None,
+        typer.Option(help="The server's SIP host:port (default: asked of the server)."),
+    ] = None,
     calls: Annotated[int, typer.Option(min=1, help="Calls to take before exiting.")] = 1,
     answer_after: Annotated[float, typer.Option(help="Seconds of ringing before answering.")] = 1.0,
     play: Annotated[Path | None, typer.Option(help="Audio file to play once answered.")] = None,
@@ -57,7 +62,11 @@ def phone(
         raise typer.Exit(2)
     base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
     device = VirtualPhone(
-        base, project, token, verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True
+        base,
+        project,
+        token,
+        verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True,
+        sip=sip,
     )
     try:
         reports: list[PhoneReport] = asyncio.run(
