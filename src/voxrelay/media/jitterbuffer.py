@@ -63,32 +63,38 @@ class JitterBuffer:
         if not self._packets or self._next_ts is None:
             return len(self._packets)
         assert self._newest is not None
-        return max(0, ts_diff(self._newest, self._next_ts) // self.frame + 1)
+        ahead = ((self._newest - self._next_ts + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        return max(0, ahead // self.frame + 1)
 
     def put(self, packet: RtpPacket, arrival: int) -> None:
         """Hold ``packet``; ``arrival`` is the receive time in samples of the local clock."""
+        # runs for every packet of every leg: timestamp arithmetic is inlined (ts_diff)
         self.stats.received += 1
         if packet.ssrc != self._ssrc:
             self._restart(packet.ssrc)
-        self._update_jitter(packet.timestamp, arrival)
-        if self._next_ts is None:
-            self._next_ts = packet.timestamp
-        offset = ts_diff(packet.timestamp, self._next_ts)
+        ts = packet.timestamp
+        self._update_jitter(ts, arrival)
+        next_ts = self._next_ts
+        if next_ts is None:
+            next_ts = self._next_ts = ts
+        offset = ((ts - next_ts + 0x80000000) & 0xFFFFFFFF) - 0x80000000
         if offset < 0:
             if self._started:
                 self.stats.late += 1
                 return
-            self._next_ts = packet.timestamp  # an earlier packet arrived while buffering
+            self._next_ts = ts  # an earlier packet arrived while buffering
         elif offset > self.max_frames * self.frame * 4:
-            self._resync(packet.timestamp)
-        if packet.timestamp in self._packets:
+            self._resync(ts)
+        packets = self._packets
+        if ts in packets:
             self.stats.duplicate += 1
             return
-        self._packets[packet.timestamp] = packet
-        if self._newest is None or ts_diff(packet.timestamp, self._newest) > 0:
-            self._newest = packet.timestamp  # kept so depth() needs no scan of the packets
-        if len(self._packets) > self.capacity:
-            del self._packets[min(self._packets, key=lambda ts: ts_diff(ts, self._next_ts or ts))]
+        packets[ts] = packet
+        newest = self._newest
+        if newest is None or ((ts - newest + 0x80000000) & 0xFFFFFFFF) > 0x80000000:
+            self._newest = ts  # kept so depth() needs no scan of the packets
+        if len(packets) > self.capacity:
+            del packets[min(packets, key=lambda t: ts_diff(t, self._next_ts or t))]
 
     def get(self) -> RtpPacket | None:
         """The packet for the next frame time, or None (still filling, lost or underrun)."""
@@ -126,12 +132,13 @@ class JitterBuffer:
             self.stats.skipped += 1
 
     def _update_jitter(self, timestamp: int, arrival: int) -> None:
-        transit = ts_diff(arrival, timestamp)
-        if self._transit is not None:
-            d = abs(transit - self._transit)
+        transit = ((arrival - timestamp + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        previous = self._transit
+        self._transit = transit
+        if previous is not None:
+            d = abs(transit - previous)
             if d < self.frame * 50:  # ignore timestamp jumps (pauses), they are not jitter
                 self.jitter += (d - self.jitter) / 16
-        self._transit = transit
         self._calm += 1
         if self._calm >= 500 and self._floor > self.min_frames:  # 10 s without underrun
             self._floor -= 1
