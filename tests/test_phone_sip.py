@@ -21,6 +21,7 @@ from voxrelay.sip.useragent import SipCall, UserAgent
 from voxrelay.testing import LocalServer
 
 NUMBER = "+15550108888"
+WHOLE_CALL = ["created", "ringing", "answered", "ending", "ended"]
 
 
 def voiced_frames(audio: np.ndarray) -> int:
@@ -36,6 +37,19 @@ async def app_on(server: LocalServer, contexts: list[str], other: bool = False) 
     else:
         await app.connect(server.project, server.token, contexts)
     return app
+
+
+async def play_ringtone(app: WireClient, call_id: str, control_id: str) -> None:
+    """The app plays 1 s of the US ringtone (440+480 Hz) and waits for it to finish."""
+    await app.request(
+        "calling.play",
+        {
+            "call_id": call_id,
+            "control_id": control_id,
+            "play": [{"type": "ringtone", "params": {"name": "us", "duration": 1.0}}],
+        },
+    )
+    await app.wait_event("calling.call.play", control_id=control_id, state="finished")
 
 
 async def raw_invite(
@@ -81,25 +95,11 @@ async def test_the_phone_calls_its_projects_context_and_hears_the_app(
         "to_number": "+15550002222",
     }
     await app.request("calling.answer", {"call_id": call_id})
-    await app.request(
-        "calling.play",
-        {
-            "call_id": call_id,
-            "control_id": "tone",
-            "play": [{"type": "ringtone", "params": {"name": "us", "duration": 1.0}}],
-        },
-    )
-    await app.wait_event("calling.call.play", control_id="tone", state="finished", timeout=10)
+    await play_ringtone(app, call_id, "tone")
     await app.request("calling.end", {"call_id": call_id})  # the server sends BYE
     report = await asyncio.wait_for(phone, 10)
     assert report.call_id == call_id  # X-Relay-Call-Id
-    assert [s.call_state for s in report.states] == [
-        "created",
-        "ringing",
-        "answered",
-        "ending",
-        "ended",
-    ]
+    assert [s.call_state for s in report.states] == WHOLE_CALL
     assert report.end_reason == "hangup"
     assert 40 <= voiced_frames(report.heard_after_answer()) <= 60  # the 1 s US ringtone
     assert not [e for e in other.events if e["event_type"].startswith("calling.")]
@@ -171,15 +171,7 @@ async def test_early_media_reaches_the_phone_before_the_answer(
         offer = await app.wait_event("calling.call.receive", timeout=10)
         call_id: str = offer["params"]["call_id"]
         app.events.remove(offer)
-        await app.request(
-            "calling.play",
-            {
-                "call_id": call_id,
-                "control_id": "rb",
-                "play": [{"type": "ringtone", "params": {"name": "us", "duration": 1.0}}],
-            },
-        )
-        await app.wait_event("calling.call.play", call_id=call_id, state="finished")
+        await play_ringtone(app, call_id, f"rb-{call_id}")
         await app.request("calling.answer", {"call_id": call_id})
         await asyncio.sleep(0.5)
         await app.request("calling.end", {"call_id": call_id})
@@ -258,13 +250,7 @@ async def test_a_registered_phone_is_dialled_by_number_and_uri_within_its_projec
     reports = await asyncio.wait_for(phone, 10)
     assert [r.call_id for r in reports] == legs  # X-Relay-Call-Id on our INVITEs
     for report in reports:
-        assert [s.call_state for s in report.states] == [
-            "created",
-            "ringing",
-            "answered",
-            "ending",
-            "ended",
-        ]
+        assert [s.call_state for s in report.states] == WHOLE_CALL
         assert report.end_reason == "hangup"
         assert 0.25 < (report.answered_at or 0) < 1.0
     # unregistered (Expires: 0) once done: nobody has the number any more

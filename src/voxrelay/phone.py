@@ -355,12 +355,18 @@ class VirtualPhone:
 
     @contextlib.asynccontextmanager
     async def _agent(self) -> AsyncIterator[UserAgent]:
-        ua = UserAgent(self.rtp_host, 0)
-        ua.credentials = lambda request: self.auth
-        try:
-            await ua.start()
-        except OSError as exc:
-            raise PhoneError(f"cannot open a SIP socket on {self.rtp_host}: {exc}") from None
+        """Our user agent on an ephemeral port (UDP, then TCP on the same number: a few
+        tries, as that TCP port may be taken)."""
+        for attempt in range(5):
+            ua = UserAgent(self.rtp_host, 0)
+            ua.credentials = lambda request: self.auth
+            try:
+                await ua.start()
+                break
+            except OSError as exc:
+                await ua.endpoint.stop()
+                if attempt == 4:
+                    raise PhoneError(f"cannot open SIP sockets on {self.rtp_host}: {exc}") from None
         try:
             yield ua
         finally:

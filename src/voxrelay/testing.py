@@ -43,12 +43,24 @@ DEFAULT_NUMBERS = {
 }
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port(udp: bool = False, avoid: tuple[int, ...] = ()) -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for UDP too with ``udp``: SIP
+    listens on both), other than the ports in ``avoid``."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            if port in avoid:
+                continue
+            if not udp:
+                return port
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
+                try:
+                    datagram.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise OSError("no free port on 127.0.0.1")
 
 
 class LocalServer:
@@ -83,7 +95,7 @@ class LocalServer:
         self.sip_host = sip_host  # --sip-host (default: 127.0.0.1, the server's host)
         self.rtp_host = rtp_host  # --rtp-host
         self.port = free_port()
-        self.sip_port = free_port()
+        self.sip_port = free_port(udp=True, avoid=(self.port,))
         self.data_dir = Path(tempfile.mkdtemp(prefix="voxrelay-test-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir / "server.log"
