@@ -1,0 +1,224 @@
+"""The batched media tick does exactly what ticking each leg alone does.
+
+Two identical sets of legs get the same RTP packets; one set ticks leg by leg
+(``Leg.tick``), the other through a ``LegBatch``. Every datagram sent, every digit heard and
+every recording written must be identical: same bytes, same WAV samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from voxrelay.media.batch import LegBatch
+from voxrelay.media.codecs import PCMA, PCMU, Codec
+from voxrelay.media.digitsender import DigitSender
+from voxrelay.media.frames import FRAME, Frame, gain, scale
+from voxrelay.media.leg import Leg
+from voxrelay.media.player import Player
+from voxrelay.media.recorder import Recorder
+from voxrelay.media.rtp import RtpStream
+from voxrelay.media.sources import tone
+
+TICKS = 620  # past the recorder's 500-frame blocks
+
+
+def speechlike(seconds: float, seed: int) -> Frame:
+    """Tone bursts at changing pitch and level with gaps (a stand-in for speech)."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for _ in range(int(seconds / 0.25)):
+        hz = float(rng.uniform(200, 1500))
+        level = float(rng.uniform(-30, -6))
+        parts.append(tone((hz,), 0.2, level_dbfs=level))
+        parts.append(np.zeros(int(0.05 * 8000), dtype=np.int16))
+    out: Frame = np.concatenate(parts)
+    return out
+
+
+Setup = Callable[[Leg, Path, int], list[Recorder]]
+
+
+def plain(leg: Leg, folder: Path, i: int) -> list[Recorder]:
+    leg.add_player(Player("p", [speechlike(3, i)], loop=0))
+    return []
+
+
+def quieter_and_recorded(leg: Leg, folder: Path, i: int) -> list[Recorder]:
+    leg.add_player(Player("p", [speechlike(2, i)], volume=-9.5, loop=0))
+    both = Recorder(
+        "r1",
+        folder / f"both{i}.wav",
+        direction="both",
+        initial_timeout=0,
+        end_silence_timeout=0,
+        terminators="",
+    )
+    stereo = Recorder(
+        "r2",
+        folder / f"stereo{i}.wav",
+        direction="listen",
+        stereo=True,
+        initial_timeout=0,
+        end_silence_timeout=0,
+        terminators="",
+    )
+    leg.add_listener(both)
+    leg.add_listener(stereo)
+    return [both, stereo]
+
+
+def two_players_louder(leg: Leg, folder: Path, i: int) -> list[Recorder]:
+    leg.add_player(Player("a", [speechlike(1, i)], volume=12.0, loop=2))
+    leg.add_player(Player("b", [tone((440.0,), 5.0, level_dbfs=-10)], volume=-3.0))
+    speak = Recorder(
+        "r",
+        folder / f"speak{i}.wav",
+        direction="speak",
+        initial_timeout=0,
+        end_silence_timeout=1.0,
+        terminators="#",
+    )
+    leg.add_listener(speak)
+    return [speak]
+
+
+def muted(leg: Leg, folder: Path, i: int) -> list[Recorder]:
+    leg.add_player(Player("p", [speechlike(1, i)]))
+    leg.muted = True
+    return []
+
+
+def keys_then_pause(leg: Leg, folder: Path, i: int) -> list[Recorder]:
+    leg.add_player(Player("p", [speechlike(2, i)], loop=0))
+    leg.add_digit_sender(DigitSender("d", "12w#"))
+    rec = Recorder(
+        "r",
+        folder / f"paused{i}.wav",
+        direction="both",
+        initial_timeout=0,
+        end_silence_timeout=0,
+        terminators="",
+    )
+    leg.add_listener(rec)
+    rec.pause("silence")
+    return [rec]
+
+
+def silent_listener(leg: Leg, folder: Path, i: int) -> list[Recorder]:
+    rec = Recorder(
+        "r", folder / f"silent{i}.wav", initial_timeout=0, end_silence_timeout=0, terminators=""
+    )
+    leg.add_listener(rec)
+    return [rec]
+
+
+SETUPS: list[tuple[Codec, int | None, Setup]] = [
+    (PCMU, 101, plain),
+    (PCMA, 101, quieter_and_recorded),
+    (PCMU, 101, two_players_louder),
+    (PCMA, 101, muted),
+    (PCMU, 101, keys_then_pause),
+    (PCMU, None, silent_listener),  # no telephone-event: in-band DTMF detection
+    (PCMU, 101, lambda leg, folder, i: []),  # idle: encoded silence
+]
+
+
+def build(folder: Path) -> tuple[list[Leg], list[list[bytes]], list[str], list[Recorder]]:
+    legs, sent, digits, recorders = [], [], [], []
+    for i, (codec, event, setup) in enumerate(SETUPS):
+        leg = Leg(codec, telephone_event=event, inactivity_timeout=0, name=f"leg{i}")
+        leg.stream.ssrc, leg.stream.sequence, leg.stream.timestamp = 1000 + i, 7 * i, 99 * i
+        leg.rtcp_interval_ticks = 0  # RTCP carries wall-clock times: not comparable
+        out: list[bytes] = []
+        leg.send = out.append
+        heard: list[str] = []
+        leg.on_digit = heard.append
+        recorders += setup(leg, folder, i)
+        legs.append(leg)
+        sent.append(out)
+        digits.append(heard)
+    return legs, sent, digits, recorders
+
+
+def inbound(codec: Codec, i: int) -> list[bytes]:
+    """What leg i receives: speech-like audio, with DTMF 5 in band for a second."""
+    audio = speechlike(TICKS * 0.02, 100 + i)
+    audio[8000:16000] = tone((770.0, 1336.0), 1.0, level_dbfs=-10)
+    stream = RtpStream(ssrc=500 + i, sequence=0, timestamp=0)
+    packets = []
+    for k in range(TICKS):
+        packets.append(
+            stream.pack(codec.encode(audio[k * FRAME : (k + 1) * FRAME]), codec.payload_type)
+        )
+        stream.advance(FRAME)
+    return packets
+
+
+def run(folder: Path, batched: bool) -> tuple[list[list[bytes]], list[str], list[Recorder]]:
+    folder.mkdir()
+    legs, sent, digits, recorders = build(folder)
+    feeds = [inbound(leg.codec, i) for i, leg in enumerate(legs)]
+    batch = LegBatch()
+    for leg in legs:
+        batch.add(leg)
+    for n in range(1, TICKS + 1):
+        for leg, feed in zip(legs, feeds, strict=True):
+            if n < 200 or n % 97 != 0:  # some loss on every leg, after the DTMF key
+                leg.receive(feed[n - 1])
+        if batched:
+            batch.tick(n)
+        else:
+            for leg in legs:
+                leg.tick(n)
+    for rec in recorders:
+        rec.close()
+    return sent, ["".join(d) for d in digits], recorders
+
+
+def test_batched_tick_sends_records_and_detects_exactly_what_single_ticks_do(
+    tmp_path: Path,
+) -> None:
+    single_sent, single_digits, single_recs = run(tmp_path / "single", batched=False)
+    batch_sent, batch_digits, batch_recs = run(tmp_path / "batch", batched=True)
+
+    for i, (a, b) in enumerate(zip(single_sent, batch_sent, strict=True)):
+        assert len(a) >= TICKS, f"leg {i} sent {len(a)} packets"
+        assert a == b, f"leg {i} sent different packets"
+    assert single_digits == batch_digits
+    for i, volume in ((0, 0.0), (1, -9.5)):  # what the player plays, at its volume
+        codec = SETUPS[i][0]
+        audio = speechlike(3 if i == 0 else 2, i)
+        expected = [
+            codec.encode(scale(audio[k * FRAME : (k + 1) * FRAME], gain(volume))) for k in range(50)
+        ]
+        assert [packet[12:] for packet in batch_sent[i][:50]] == expected
+    assert single_digits[5] == "5"  # the in-band key was heard (no telephone-event leg)
+    for a, b in zip(single_recs, batch_recs, strict=True):
+        assert a.state == b.state and a.frames_recorded == b.frames_recorded
+        one, _ = soundfile.read(a.path, dtype="int16")
+        two, _ = soundfile.read(b.path, dtype="int16")
+        assert one.shape == two.shape and np.array_equal(one, two), a.path.name
+    recorded = {r.path.name: r for r in batch_recs}
+    assert recorded["both1.wav"].frames_recorded == TICKS
+    assert recorded["paused4.wav"].frames_recorded == TICKS  # silence while paused
+    stereo, _ = soundfile.read(recorded["stereo1.wav"].path, dtype="int16")
+    assert not stereo[:, 0].any() and stereo[:, 1].any()  # listen only: right channel
+
+
+def test_legs_leave_and_join_the_batch() -> None:
+    batch = LegBatch()
+    a, b = Leg(PCMU), Leg(PCMA)
+    sent: dict[str, list[bytes]] = {"a": [], "b": []}
+    a.send, b.send = sent["a"].append, sent["b"].append
+    batch.add(a)
+    batch.tick(1)
+    batch.add(b)
+    batch.tick(2)
+    batch.discard(a)
+    batch.tick(3)
+    assert (len(sent["a"]), len(sent["b"])) == (2, 2)
+    assert a not in batch and b in batch and len(batch) == 1
