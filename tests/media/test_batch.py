@@ -127,7 +127,7 @@ SETUPS: list[tuple[Codec, int | None, Setup]] = [
 ]
 
 
-def build(folder: Path) -> tuple[list[Leg], list[list[bytes]], list[str], list[Recorder]]:
+def build(folder: Path) -> tuple[list[Leg], list[list[bytes]], list[list[str]], list[Recorder]]:
     legs, sent, digits, recorders = [], [], [], []
     for i, (codec, event, setup) in enumerate(SETUPS):
         leg = Leg(codec, telephone_event=event, inactivity_timeout=0, name=f"leg{i}")
@@ -197,11 +197,11 @@ def test_batched_tick_sends_records_and_detects_exactly_what_single_ticks_do(
         ]
         assert [packet[12:] for packet in batch_sent[i][:50]] == expected
     assert single_digits[5] == "5"  # the in-band key was heard (no telephone-event leg)
-    for a, b in zip(single_recs, batch_recs, strict=True):
-        assert a.state == b.state and a.frames_recorded == b.frames_recorded
-        one, _ = soundfile.read(a.path, dtype="int16")
-        two, _ = soundfile.read(b.path, dtype="int16")
-        assert one.shape == two.shape and np.array_equal(one, two), a.path.name
+    for mine, theirs in zip(single_recs, batch_recs, strict=True):
+        assert mine.state == theirs.state and mine.frames_recorded == theirs.frames_recorded
+        one, _ = soundfile.read(mine.path, dtype="int16")
+        two, _ = soundfile.read(theirs.path, dtype="int16")
+        assert one.shape == two.shape and np.array_equal(one, two), mine.path.name
     recorded = {r.path.name: r for r in batch_recs}
     assert recorded["both1.wav"].frames_recorded == TICKS
     assert recorded["paused4.wav"].frames_recorded == TICKS  # silence while paused
