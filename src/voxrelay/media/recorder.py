@@ -27,8 +27,8 @@ quiet phone line below -60). Speech starts after ``SPEECH_ONSET_FRAMES`` (2, 40 
 frames in a row, so a lone click is not speech; once speech has started, any voiced frame
 restarts the end-silence count, which bridges the short pauses between words.
 
-Memory: the media tick only appends copies of frames to an in-memory list: 320 bytes per
-20 ms and channel, 2.3 MB per mono hour. A recording stops (``finished``) at ``max_length``
+Memory: the media tick copies each frame into blocks of 10 s (160 KB per channel, allocated
+as they fill): 320 bytes per 20 ms and channel, 57.6 MB per mono hour. A recording stops (``finished``) at ``max_length``
 or at the hard cap ``MAX_SECONDS`` (4 hours, 230 MB mono, 460 MB stereo), whichever comes
 first. Audio in memory is lost if the process dies before finalisation.
 
@@ -175,10 +175,10 @@ class Recorder:
         cap = _frames(MAX_SECONDS)
         self.max_frames = min(_frames(max_length), cap) if max_length else cap
         self.frames_recorded = 0
-        self._left: list[Frame] = []  # 10 s blocks: mono, or speak in stereo
-        self._right: list[Frame] = []  # 10 s blocks: listen in stereo
-        self._left_tail: list[Frame] = []  # frames since the last block
-        self._right_tail: list[Frame] = []
+        self._left: list[Frame] = []  # full 10 s blocks (500, 160): mono, or speak in stereo
+        self._right: list[Frame] = []  # full 10 s blocks: listen in stereo
+        self._block = _new_block(stereo)  # the block being filled, (500, 160) or (2, 500, 160)
+        self._filled = 0  # frames in self._block
         hears, says = direction != "listen", direction != "speak"
         self._wants = (hears, says and not stereo, says and stereo)  # heard/said into left/right
         self._analysed = 0
@@ -240,7 +240,7 @@ class Recorder:
     @staticmethod
     def on_frames(recorders: list[Recorder], heard: Frames, said: Frames) -> None:
         """One tick for many recorders at once (the media tick's batch listener interface):
-        row i of ``heard`` and ``said``, (k, 160) int16 matrices the recorders may keep, is
+        row i of ``heard`` and ``said``, (k, 160) int16 matrices (copied, not kept), is
         recorder i's frame. Mixing and the speech level are computed for all rows together."""
         live = []
         for i, recorder in enumerate(recorders):
@@ -323,18 +323,23 @@ class Recorder:
     # -- internals ------------------------------------------------------------------------
 
     def _append(self, left: Frame, right: Frame | None) -> None:
-        """Keep one frame per channel (arrays nobody changes); every 10 s the frames are
-        joined into one block, which also frees the tick matrices they were rows of."""
-        self._left_tail.append(left)
-        if right is not None:
-            self._right_tail.append(right)
+        """Copy one frame per channel into the current 10 s block (so nothing of the
+        caller's is kept); a full block joins the list and a fresh one is allocated."""
+        if right is None:
+            self._block[self._filled] = left
+        else:
+            self._block[0, self._filled] = left
+            self._block[1, self._filled] = right
+        self._filled += 1
         self.frames_recorded += 1
-        if len(self._left_tail) >= _WRITE_BLOCK:
-            self._left.append(np.concatenate(self._left_tail))
-            self._left_tail = []
-            if self._right_tail:
-                self._right.append(np.concatenate(self._right_tail))
-                self._right_tail = []
+        if self._filled == _WRITE_BLOCK:
+            if self.stereo:
+                self._left.append(self._block[0])
+                self._right.append(self._block[1])
+            else:
+                self._left.append(self._block)
+            self._block = _new_block(self.stereo)
+            self._filled = 0
 
     def _analyse(self, level: float) -> None:
         self._analysed += 1
@@ -399,12 +404,17 @@ class Recorder:
             self.finalized = True
             if self.frames_recorded == 0 and self.format == "mp3":
                 self.frames_recorded = 1  # the one frame of silence an MP3 needs
-            self._left, self._right, self._left_tail, self._right_tail = [], [], [], []
+            self._left, self._right, self._filled = [], [], 0
 
     def _blocks(self) -> list[Frame]:
         """The captured audio as arrays of up to 10 s: (n,) mono or (n, 2) stereo int16."""
-        left = self._left + ([np.concatenate(self._left_tail)] if self._left_tail else [])
-        right = self._right + ([np.concatenate(self._right_tail)] if self._right_tail else [])
+        tail = self._block[..., : self._filled, :]
+        left = [b.reshape(-1) for b in self._left]
+        right = [b.reshape(-1) for b in self._right]
+        if self._filled:
+            left.append((tail[0] if self.stereo else tail).reshape(-1))
+            if self.stereo:
+                right.append(tail[1].reshape(-1))
         if not left and self.format == "mp3":
             left = [SILENCE]
             right = [SILENCE] if self.stereo else []
@@ -451,6 +461,11 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _new_block(stereo: bool) -> Frames:
+    """Room for 10 s of frames: (500, 160) int16, or (2, 500, 160) for two channels."""
+    return np.empty((2, _WRITE_BLOCK, FRAME) if stereo else (_WRITE_BLOCK, FRAME), np.int16)
 
 
 def _frames(seconds: float) -> int:
