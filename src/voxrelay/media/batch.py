@@ -3,18 +3,20 @@
 DESIGN.md's per-tick step, vectorised across legs. Each 20 ms tick ``tick_legs``:
 
 1. takes each leg's frame from its jitter buffer (``Leg.take``);
-2. decodes the payloads of every leg that listens, one table lookup per codec, into a
-   (k, 160) int16 matrix ``heard``;
-3. asks each leg's players for its outbound frame (``Leg.said_source``) and applies the
-   volume gains of all legs in one multiply, into a matrix ``said``;
-4. feeds the listeners: listener classes with a batch method ``on_frames(listeners, heard,
+2. asks each leg's players for its outbound frame (``Leg.said_source``) and applies the
+   volume gains of all legs in one multiply, into a (k, 160) int16 matrix ``said``;
+3. encodes every leg's ``said`` row with one table lookup per codec and sends one RTP packet
+   per leg (legs saying nothing send a cached frame of encoded silence). Sending comes
+   before the listeners, so the send times (RTP jitter) do not depend on their work;
+4. decodes the payloads of every leg that listens, one table lookup per codec, into a
+   matrix ``heard``, and runs in-band DTMF detection where the peer has no telephone-event;
+5. feeds the listeners: listener classes with a batch method ``on_frames(listeners, heard,
    said)`` (the recorder) get all their instances' rows in one call, others get
    ``on_frame(heard, said)`` per leg with frames of their own (copies they may keep);
-5. encodes every leg's ``said`` row with one table lookup per codec and sends one RTP packet
-   per leg (legs saying nothing send a cached frame of encoded silence);
 6. lets each leg finish its tick (RTCP, timestamp, inactivity).
 
-The per-leg order of the single-leg tick is kept: in-band DTMF, players, listeners, send.
+What a listener or digit callback changes (stopping a player, queueing keys) takes effect
+from the next tick, as in a leg ticked alone.
 Rows a batch listener receives are views of matrices made for that tick and never reused,
 so keeping them is safe. ``LegBatch`` is the set of legs one media clock drives.
 """
@@ -62,13 +64,13 @@ class LegBatch:
 def tick_legs(legs: Sequence[Leg], n: int) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring."""
     payloads = [leg.take(n) for leg in legs]
+    said, said_row = _said(legs)
+    _send(legs, said, said_row)  # first: the send times should not depend on the rest
     heard, heard_row = _decode(legs, payloads)
     for leg, row in zip(legs, heard_row, strict=True):
         if leg.inband is not None:
             leg.detect_inband(SILENCE if row < 0 else heard[row])
-    said, said_row = _said(legs)
     _feed_listeners(legs, heard, heard_row, said, said_row)
-    _send(legs, said, said_row)
     for leg in legs:
         leg.finish_tick(n)
 
