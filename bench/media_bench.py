@@ -3,6 +3,7 @@
     .venv/bin/python bench/media_bench.py                      # ramp 100..1200, 10 s each
     .venv/bin/python bench/media_bench.py --legs 800,1000 --measure 10 --repeat 2
     .venv/bin/python bench/media_bench.py --legs 1000 --pyspy /tmp/media-pyspy.txt
+    .venv/bin/python bench/media_bench.py --floor --legs 500,1000   # the I/O floor
 
 The server side (``media_bench.py server``, started by the driver under ``taskset -c 0``) runs
 the real media engine on uvloop: N ``Leg``s (PCMU, telephone-event 101), each on its own UDP
@@ -14,6 +15,10 @@ The load generator (``bench/rtpload.c``, compiled with gcc at bench time, ``task
 opens one socket per leg, sends 20 ms PCMU packets at 50 pps with phases spread over the
 frame, receives each leg's packets and measures, during the window, loss (sequence gaps) and
 the deviation of each inter-arrival time from 20 ms (kernel receive timestamps).
+
+``--floor`` runs the same sockets, clock, transports and generator with no media work: each
+leg counts what arrives and sends one fixed packet per tick. What it costs is the least any
+engine on this event loop and socket layout can cost.
 
 Per N the driver samples both processes' CPU (``/proc/<pid>/stat``) and the other load on the
 machine (``/proc/stat``) at the window's start and end, and the server reports its media clock
@@ -58,10 +63,15 @@ async def _serve(args: argparse.Namespace) -> None:
     samples = decode_audio(args.wav)
     out = Path(args.outdir)
     clock = MediaClock()
-    legs: list[Leg] = []
+    legs: list[Any] = []
     transports: list[RtpTransport] = []
     recorders: list[Recorder] = []
-    for i in range(args.n):
+    if args.floor:  # the I/O floor: the same sockets and clock, no media work at all
+        for _ in range(args.n):
+            null = _NullLeg()
+            transports.append(await open_transport(null, args.host, None, (20000, 60000), 200))  # type: ignore[arg-type]
+            legs.append(null)
+    for i in range(0 if args.floor else args.n):
         leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0, name=f"leg{i}")
         transport = await open_transport(leg, args.host, None, (20000, 60000), attempts=200)
         player = Player(f"play{i}", [samples[(i * 160) % len(samples) :], samples], loop=0)
@@ -91,9 +101,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
     clock.subscribe(tick_begin)
     batch = LegBatch()
-    for leg in legs:
+    for leg in [] if args.floor else legs:
         batch.add(leg)
-    clock.subscribe(batch.tick)
+    clock.subscribe(batch.tick if not args.floor else lambda n: [null.tick(n) for null in legs])
     clock.subscribe(tick_end)
     clock.start()
     print("PORTS " + json.dumps([t.local[1] for t in transports]), flush=True)
@@ -161,6 +171,29 @@ async def _serve(args: argparse.Namespace) -> None:
     )
 
 
+class _NullLeg:
+    """For ``--floor``: counts what arrives and sends one fixed RTP packet per tick."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        from voxrelay.media.rtp import RtpStream
+
+        self.received = 0
+        self.stream = RtpStream()
+        self.jitter = SimpleNamespace(stats=SimpleNamespace(lost=0, late=0))
+        self.send: Any = None
+        self.payload = b"\xff" * 160  # PCMU silence
+
+    def receive(self, data: bytes) -> None:
+        self.received += 1
+
+    def tick(self, n: int) -> None:
+        if self.send is not None:
+            self.send(self.stream.pack(self.payload, 0))
+        self.stream.advance(160)
+
+
 def server_main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="media_bench.py server")
     p.add_argument("--n", type=int, required=True)
@@ -169,6 +202,7 @@ def server_main(argv: list[str]) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--max-length", type=float, default=0.0)
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    p.add_argument("--floor", action="store_true")
     args = p.parse_args(argv)
     from voxrelay.cli.serve import tune_gc
 
@@ -233,6 +267,7 @@ def run_one(
             "taskset", "-c", args.server_cpu, sys.executable, __file__, "server",
             "--n", str(n), "--wav", str(wav), "--outdir", str(outdir),
             "--max-length", str(args.max_length), "--loop", args.loop,
+            *(["--floor"] if args.floor else []),
         ],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": args.src} if args.src else None,
@@ -370,6 +405,10 @@ def main() -> None:
     p.add_argument("--pyspy", help="write a py-spy raw profile of the (last) run here")
     p.add_argument("--pyspy-exe", default=shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy")
     p.add_argument("--src", help="run the server on this source tree (a worktree's src/)")
+    p.add_argument(
+        "--floor", action="store_true",
+        help="measure the I/O floor: the same sockets, clock and packets, no media work",
+    )  # fmt: skip
     p.add_argument("--label", default="", help="a name for this run in the results file")
     p.add_argument("--out", default=str(HERE / "results" / "media.json"))
     args = p.parse_args()
