@@ -110,6 +110,17 @@ async def test_call_with_bad_credentials_exits_2(relay_server: LocalServer) -> N
     assert done.returncode == 2 and "401" in done.stdout
 
 
+def test_call_and_phone_refuse_a_malformed_sip_address_with_a_message() -> None:
+    for command in (["call"], ["phone", "--number", "+15550003333"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "voxrelay", *command, "--project", "p", "--token", "t",
+             "--sip", "host:port:extra"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "--sip" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
 def test_serve_without_flags_makes_and_keeps_local_credentials(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "VOXRELAY_DATA_DIR": str(tmp_path), "VOXRELAY_PORT": str(port)}

@@ -66,17 +66,7 @@ def call(
     max_duration: Annotated[float, typer.Option(help="Hang up after this many seconds.")] = 300.0,
 ) -> None:
     """Call into a context with a virtual phone and print the call's progress until it ends."""
-    if not project or not token:
-        console.print("[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / _API_TOKEN)")
-        raise typer.Exit(2)
-    base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
-    phone = VirtualPhone(
-        base,
-        project,
-        token,
-        verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True,
-        sip=sip,
-    )
+    phone = open_phone(host, project, token, sip)
     console.print(f"calling {to} from {from_} into context '{context}'")
     try:
         report = asyncio.run(
@@ -108,3 +98,25 @@ def call(
     if not report.answered:
         console.print(f"[red]call was not answered: {report.end_reason}")
         raise typer.Exit(1)
+
+
+def open_phone(
+    host: str | None, project: str | None, token: str | None, sip: str | None
+) -> VirtualPhone:
+    """The CLI's virtual phone for ``host`` (default 127.0.0.1:$VOXRELAY_PORT); exits with
+    status 2 and a message for missing credentials or a malformed ``--sip``."""
+    if not project or not token:
+        console.print("[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / _API_TOKEN)")
+        raise typer.Exit(2)
+    base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
+    try:
+        return VirtualPhone(
+            base,
+            project,
+            token,
+            verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True,
+            sip=sip,
+        )
+    except ValueError as exc:
+        console.print(f"[red]--sip: {exc}")
+        raise typer.Exit(2) from None

@@ -12,17 +12,15 @@ several ``--calls``, one file per call: ``heard-1.wav``, ``heard-2.wav``...). Ex
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from voxrelay.cli.call import print_state
-from voxrelay.cli.endpoints import http_base_url
+from voxrelay.cli.call import open_phone, print_state
 from voxrelay.media.sources import SourceError
-from voxrelay.phone import PhoneError, PhoneReport, VirtualPhone
+from voxrelay.phone import PhoneError, PhoneReport
 
 console = Console(soft_wrap=True)
 
@@ -57,17 +55,7 @@ def phone(
     max_duration: Annotated[float, typer.Option(help="Longest a call may last, seconds.")] = 300.0,
 ) -> None:
     """Wait on a number with a virtual phone and take the calls apps make to it."""
-    if not project or not token:
-        console.print("[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / _API_TOKEN)")
-        raise typer.Exit(2)
-    base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
-    device = VirtualPhone(
-        base,
-        project,
-        token,
-        verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True,
-        sip=sip,
-    )
+    device = open_phone(host, project, token, sip)
     try:
         reports: list[PhoneReport] = asyncio.run(
             device.answer_calls(
