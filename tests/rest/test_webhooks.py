@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import random
 import tempfile
 from pathlib import Path
 
@@ -65,6 +67,29 @@ async def test_private_targets_are_refused_and_the_queue_is_bounded() -> None:
     small = webhooks(httpx.MockTransport(lambda r: httpx.Response(204)), queue_size=2, workers=0)
     results = [small.send("http://127.0.0.1:9/h", "p", "e", {}) for _ in range(3)]
     assert results == [True, True, False] and small.dropped == 1
+
+
+async def test_one_calls_events_arrive_in_order_while_calls_go_in_parallel() -> None:
+    arrived: list[tuple[str, int]] = []
+    rng = random.Random(7)
+
+    async def slow_site(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(rng.uniform(0.0, 0.02))  # some answers are slower than others
+        params = json.loads(request.content)["params"]
+        arrived.append((params["call_id"], params["n"]))
+        return httpx.Response(204)
+
+    hooks = webhooks(httpx.MockTransport(slow_site))
+    for n in range(20):
+        for call in ("call-a", "call-b", "call-c"):
+            hooks.send("http://127.0.0.1:9/h", "p", "calling.call.state", {"call_id": call, "n": n})
+    for _ in range(300):
+        if hooks.delivered == 60:
+            break
+        await asyncio.sleep(0.01)
+    assert hooks.delivered == 60
+    for call in ("call-a", "call-b", "call-c"):
+        assert [n for c, n in arrived if c == call] == list(range(20))
 
 
 def test_component_done() -> None:

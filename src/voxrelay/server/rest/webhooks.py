@@ -2,12 +2,15 @@
 
 Each delivery is the ``params`` of the ``signalwire.event`` a RELAY client would get:
 ``{"event_type", "timestamp", "project_id", "node_id", "params": {...event payload...}}``.
-Sending never blocks: deliveries go into a bounded queue (the newest is dropped, and logged,
-when it is full) that a few background workers drain. A failed delivery (no connection, a
-timeout, HTTP 429 or 5xx) is retried with exponential backoff, at most ``max_attempts`` times
-in all. Targets follow the SSRF policy of audio URLs (``AudioLoader.check_host``: public
-addresses, the ``--media-allow-host`` list, loopback for a loopback-bound server), checked
-again on every attempt; redirects are not followed.
+Sending never blocks: deliveries go into bounded queues (the newest is dropped, and logged,
+when one is full) that a few background workers drain, one queue per worker. The events of
+one call always go to the same worker, so they arrive in the order they happened (created,
+ringing, answered, ended), while different calls are delivered in parallel. A failed delivery
+(no connection, a timeout, HTTP 429 or 5xx) is retried with exponential backoff, at most
+``max_attempts`` times in all; a retried event may arrive after later ones. Targets follow
+the SSRF policy of audio URLs (``AudioLoader.check_host``: public addresses, the
+``--media-allow-host`` list, loopback for a loopback-bound server), checked again on every
+attempt; redirects are not followed.
 """
 
 from __future__ import annotations
@@ -56,7 +59,10 @@ class Webhooks:
         self.max_attempts = max_attempts
         self.first_delay = first_delay
         self.timeout = timeout
-        self._queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=queue_size)
+        shards = max(1, workers)  # workers=0 queues without delivering (tests)
+        self._queues: list[asyncio.Queue[Delivery]] = [
+            asyncio.Queue(maxsize=max(1, queue_size // shards)) for _ in range(shards)
+        ]
         self._workers = workers
         self._started = False
         self._client: httpx.AsyncClient | None = None
@@ -77,8 +83,10 @@ class Webhooks:
 
     def _enqueue(self, delivery: Delivery) -> bool:
         self._start()
+        params = delivery.body.get("params") or {}
+        key = params.get("call_id") or delivery.url  # one call's events: one queue, in order
         try:
-            self._queue.put_nowait(delivery)
+            self._queues[hash(key) % len(self._queues)].put_nowait(delivery)
         except asyncio.QueueFull:
             self.dropped += 1
             if self.dropped in (1, 100, 10_000):
@@ -90,12 +98,12 @@ class Webhooks:
         if self._started:
             return
         self._started = True
-        for n in range(self._workers):
-            self.node.spawn(self._work(), f"webhooks {n}")
+        for n, queue in enumerate(self._queues[: self._workers]):
+            self.node.spawn(self._work(queue), f"webhooks {n}")
 
-    async def _work(self) -> None:
+    async def _work(self, queue: asyncio.Queue[Delivery]) -> None:
         while True:
-            delivery = await self._queue.get()
+            delivery = await queue.get()
             try:
                 await self._deliver(delivery)
             except Exception:
