@@ -107,11 +107,13 @@ async def test_the_phone_calls_its_projects_context_and_hears_the_app(
     await other.close()
 
 
-async def test_the_phone_hangs_up_with_bye(relay_server: LocalServer) -> None:
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+async def test_the_phone_hangs_up_with_bye(relay_server: LocalServer, transport: str) -> None:
     app = await app_on(relay_server, ["default"])
-    phone = asyncio.create_task(
-        phone_for(relay_server).call(say="Hello there", hangup_after=2.0, max_duration=20)
+    device = VirtualPhone(
+        relay_server.http_url, relay_server.project, relay_server.token, transport=transport
     )
+    phone = asyncio.create_task(device.call(say="Hello there", hangup_after=2.0, max_duration=20))
     offer = await app.wait_event("calling.call.receive", timeout=10)
     call_id = offer["params"]["call_id"]
     await app.request("calling.answer", {"call_id": call_id})
