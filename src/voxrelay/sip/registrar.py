@@ -18,6 +18,7 @@ them, offer only MD5 (``[sip] digest_algorithms = ["MD5"]``).
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -99,7 +100,9 @@ class Registrar:
             tx.respond(_reply(request, exc.status, exc.reason, extra=exc_extra(exc)))
             return
         now = time.monotonic()
-        extra = [("Contact", f"<{b.contact}>;expires={int(b.expires_at - now)}") for b in contacts]
+        extra = [
+            ("Contact", f"<{b.contact}>;expires={math.ceil(b.expires_at - now)}") for b in contacts
+        ]
         extra.append(("Date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())))
         tx.respond(_reply(request, 200, extra=extra))
 
