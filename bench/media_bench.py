@@ -119,7 +119,7 @@ async def _serve(args: argparse.Namespace) -> None:
             "late": s.late,
             "dropped": s.dropped,
             "spans": len(tick_spans),
-            "received": sum(leg.received for leg in legs),
+            "received": sum(leg.received + len(getattr(leg, "inbox", ())) for leg in legs),
             "jb_lost": sum(leg.jitter.stats.lost for leg in legs),
             "jb_late": sum(leg.jitter.stats.late for leg in legs),
             "sent": sum(leg.stream.packets for leg in legs),

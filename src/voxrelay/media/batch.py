@@ -2,12 +2,13 @@
 
 DESIGN.md's per-tick step, vectorised across legs. Each 20 ms tick ``tick_legs``:
 
-1. takes each leg's frame from its jitter buffer (``Leg.take``);
-2. asks each leg's players for its outbound frame (``Leg.said_source``) and applies the
+1. asks each leg's players for its outbound frame (``Leg.said_source``) and applies the
    volume gains of all legs in one multiply, into a (k, 160) int16 matrix ``said``;
-3. encodes every leg's ``said`` row with one table lookup per codec and sends one RTP packet
+2. encodes every leg's ``said`` row with one table lookup per codec and sends one RTP packet
    per leg (legs saying nothing send a cached frame of encoded silence). Sending comes
-   before the listeners, so the send times (RTP jitter) do not depend on their work;
+   first, so the send times (RTP jitter) depend on nothing else the tick does;
+3. has each leg handle the datagrams queued since the last tick and take its frame from the
+   jitter buffer (``Leg.take``);
 4. decodes the payloads of every leg that listens, one table lookup per codec, into a
    matrix ``heard``, and runs in-band DTMF detection where the peer has no telephone-event;
 5. feeds the listeners: listener classes with a batch method ``on_frames(listeners, heard,
@@ -63,9 +64,9 @@ class LegBatch:
 
 def tick_legs(legs: Sequence[Leg], n: int) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring."""
-    payloads = [leg.take(n) for leg in legs]
     said, said_row = _said(legs)
     _send(legs, said, said_row)  # first: the send times should not depend on the rest
+    payloads = [leg.take(n) for leg in legs]
     heard, heard_row = _decode(legs, payloads)
     for leg, row in zip(legs, heard_row, strict=True):
         if leg.inband is not None:

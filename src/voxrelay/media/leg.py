@@ -34,6 +34,9 @@ from voxrelay.media.rtp import RtpError, RtpPacket, RtpStream, is_rtcp
 
 log = logging.getLogger(__name__)
 
+INBOX_LIMIT = 64
+"""Datagrams a leg queues between ticks before handling them at once (1.28 s of 20 ms RTP)."""
+
 
 class Player(Protocol):
     """Produces what the leg says: one frame per tick, or None when it has finished.
@@ -88,6 +91,7 @@ class Leg:
         self.digit_listeners: list[DigitListener] = []
         self.on_digit: Callable[[str], None] | None = None
         self.send: Callable[[bytes], None] | None = None
+        self.inbox: list[tuple[bytes, float]] = []  # (datagram, arrival) for the next tick
         self.on_inactive: Callable[[], None] | None = None
         self._events = TelephoneEventReceiver()
         self.inband = DtmfDetector() if telephone_event is None else None
@@ -109,8 +113,24 @@ class Leg:
 
     # -- from the network -----------------------------------------------------------------
 
-    def receive(self, data: bytes) -> None:
-        """One datagram from the far end (RTP or RTCP)."""
+    def deliver(self, data: bytes) -> None:
+        """A datagram from the far end, handled at the start of the next tick (``take``).
+
+        The transport's callback only queues it with its arrival time, so a burst of packets
+        does not delay the media clock's timer. Past ``INBOX_LIMIT`` datagrams (a leg no clock
+        ticks) the queue is handled at once."""
+        self.inbox.append((data, time.monotonic()))
+        if len(self.inbox) > INBOX_LIMIT:
+            self._drain_inbox()
+
+    def _drain_inbox(self) -> None:
+        inbox, self.inbox = self.inbox, []
+        for data, arrival in inbox:
+            self.receive(data, arrival)
+
+    def receive(self, data: bytes, arrival: float | None = None) -> None:
+        """One datagram from the far end (RTP or RTCP), handled now; ``arrival`` is when it
+        came (``time.monotonic()`` seconds, default now), for the RFC 3550 jitter."""
         if is_rtcp(data):
             self._receive_rtcp(data)
             return
@@ -120,8 +140,9 @@ class Leg:
             self.invalid += 1
             return
         self.received += 1
-        arrival = int(time.monotonic() * self.codec.clock_rate)
-        self.reception.update(packet.ssrc, packet.sequence, packet.timestamp, arrival)
+        when = time.monotonic() if arrival is None else arrival
+        samples = int(when * self.codec.clock_rate)
+        self.reception.update(packet.ssrc, packet.sequence, packet.timestamp, samples)
         self._last_rx_tick = self._tick
         if packet.payload_type == self.codec.payload_type:
             self.jitter.put(packet, self._tick * FRAME)
@@ -139,7 +160,10 @@ class Leg:
 
     def take(self, n: int) -> bytes | None:
         """Start tick ``n``: the payload of the frame to play now, or None (nothing arrived in
-        time, or nothing listens, so there is no need to decode it)."""
+        time, or nothing listens, so there is no need to decode it). Datagrams queued by
+        ``deliver`` since the last tick are handled first."""
+        if self.inbox:
+            self._drain_inbox()
         if not self._ticked:  # the clock's tick numbers run from its start, not the leg's
             self._ticked = True
             self._last_rx_tick = n

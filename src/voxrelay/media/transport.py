@@ -32,7 +32,7 @@ class RtpTransport(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if self.latch and addr != self.remote:
             self.remote = (addr[0], addr[1])
-        self.leg.receive(data)
+        self.leg.deliver(data)
 
     def error_received(self, exc: Exception) -> None:
         pass  # ICMP port unreachable while the far end is not yet listening: keep going
