@@ -1,9 +1,11 @@
 """A leg: one side of media. RTP in through a jitter buffer, components in the middle, RTP out.
 
-Each media clock tick (20 ms) the leg takes one frame from its jitter buffer (``heard``),
-mixes its players into the frame it sends (``said``), hands both to its listeners
-(recorders, collectors, detectors) and sends one RTP packet. Components attach under a
-``control_id`` and report through their own callbacks; the leg knows nothing of RELAY.
+Each media clock tick (20 ms) the leg mixes its players into the frame it sends (``said``)
+and sends one RTP packet, handles the datagrams that arrived since the last tick, takes one
+frame from its jitter buffer (``heard``) and hands both frames to its listeners (recorders,
+collectors, detectors). ``media.batch.tick_legs`` runs these steps for many legs at once;
+``tick`` runs them for this leg alone. Components attach under a ``control_id`` and report
+through their own callbacks; the leg knows nothing of RELAY.
 
 Symmetric RTP (RFC 4961): packets go to where the far end's packets come from once any
 arrive. No packets for ``inactivity_timeout`` seconds while answered fires ``on_inactive``.
