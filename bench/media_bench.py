@@ -16,6 +16,11 @@ opens one socket per leg, sends 20 ms PCMU packets at 50 pps with phases spread 
 frame, receives each leg's packets and measures, during the window, loss (sequence gaps) and
 the deviation of each inter-arrival time from 20 ms (kernel receive timestamps).
 
+``--floor-native`` is that floor with the sockets read and written by ``bench/rtpio.c`` (a
+prototype loaded with ctypes): one C call per tick reads every socket with data (epoll,
+``recvfrom``), one sends a packet on every socket, and numpy advances all the RTP headers.
+It measures what per-datagram Python costs.
+
 ``--floor`` runs the same sockets, clock, transports and generator with no media work: each
 leg counts what arrives and sends one fixed packet per tick. What it costs is the least any
 engine on this event loop and socket layout can cost.
@@ -71,7 +76,13 @@ async def _serve(args: argparse.Namespace) -> None:
             null = _NullLeg()
             transports.append(await open_transport(null, args.host, None, (20000, 60000), 200))  # type: ignore[arg-type]
             legs.append(null)
-    for i in range(0 if args.floor else args.n):
+    ports: list[int] = []
+    native: _NativeFloor | None = None
+    if args.rtpio:  # the floor with batched native I/O: one C call reads, one sends
+        native = _NativeFloor(args.rtpio, args.n, args.host)
+        legs.append(native)
+        ports = native.ports
+    for i in range(0 if args.floor or native else args.n):
         leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0, name=f"leg{i}")
         transport = await open_transport(leg, args.host, None, (20000, 60000), attempts=200)
         player = Player(f"play{i}", [samples[(i * 160) % len(samples) :], samples], loop=0)
@@ -103,10 +114,16 @@ async def _serve(args: argparse.Namespace) -> None:
     batch = LegBatch()
     for leg in [] if args.floor else legs:
         batch.add(leg)
-    clock.subscribe(batch.tick if not args.floor else lambda n: [null.tick(n) for null in legs])
+    if native is not None:
+        clock.subscribe(native.tick)
+    elif args.floor:
+        clock.subscribe(lambda n: [null.tick(n) for null in legs])
+    else:
+        clock.subscribe(batch.tick)
     clock.subscribe(tick_end)
     clock.start()
-    print("PORTS " + json.dumps([t.local[1] for t in transports]), flush=True)
+    ports += [t.local[1] for t in transports]
+    print("PORTS " + json.dumps(ports), flush=True)
 
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
@@ -194,6 +211,58 @@ class _NullLeg:
         self.stream.advance(160)
 
 
+class _NativeFloor:
+    """For ``--floor-native``: every leg's socket read and written by ``rtpio.c`` in one call
+    each per tick; RTP headers (sequence, timestamp) advanced with numpy for all legs."""
+
+    def __init__(self, library: str, n: int, host: str) -> None:
+        import ctypes
+        import socket
+        from types import SimpleNamespace
+
+        import numpy as np
+
+        self.np = np
+        self.socks = []
+        for _ in range(n):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((host, 0))
+            sock.setblocking(False)
+            self.socks.append(sock)
+        self.ports = [s.getsockname()[1] for s in self.socks]
+        self.lib = ctypes.CDLL(library)
+        pointer = ctypes.c_void_p
+        self.lib.rtpio_recv.argtypes = [pointer, pointer, pointer, ctypes.c_int]
+        self.lib.rtpio_send.argtypes = [pointer, ctypes.c_int]
+        fds = (ctypes.c_int * n)(*[s.fileno() for s in self.socks])
+        if self.lib.rtpio_init(fds, n) != 0:
+            raise OSError("rtpio_init failed")
+        self.n = n
+        self.buf = np.zeros(n * 4 * 2048, dtype=np.uint8)
+        self.leg = np.zeros(n * 4, dtype=np.int32)
+        self.len = np.zeros(n * 4, dtype=np.int32)
+        self.packets = np.full((n, 172), 0xFF, dtype=np.uint8)  # PCMU silence payloads
+        self.packets[:, 0], self.packets[:, 1] = 0x80, 0
+        ssrc = np.arange(1, n + 1, dtype=">u4")
+        self.packets[:, 8:12] = ssrc.view(np.uint8).reshape(n, 4)
+        self.seq = np.zeros(n, dtype=np.uint16)
+        self.ts = np.zeros(n, dtype=np.uint32)
+        self.received = 0
+        self.stream = SimpleNamespace(packets=0)
+        self.jitter = SimpleNamespace(stats=SimpleNamespace(lost=0, late=0))
+
+    def tick(self, n: int) -> None:
+        np = self.np
+        self.seq += 1
+        self.ts += 160
+        self.packets[:, 2:4] = self.seq.astype(">u2").view(np.uint8).reshape(self.n, 2)
+        self.packets[:, 4:8] = self.ts.astype(">u4").view(np.uint8).reshape(self.n, 4)
+        self.stream.packets += self.lib.rtpio_send(self.packets.ctypes.data, 172)
+        self.received += self.lib.rtpio_recv(
+            self.buf.ctypes.data, self.leg.ctypes.data, self.len.ctypes.data, len(self.leg)
+        )
+
+
 def server_main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="media_bench.py server")
     p.add_argument("--n", type=int, required=True)
@@ -203,6 +272,7 @@ def server_main(argv: list[str]) -> None:
     p.add_argument("--max-length", type=float, default=0.0)
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     p.add_argument("--floor", action="store_true")
+    p.add_argument("--rtpio", help="the compiled rtpio.c: measure the floor with native I/O")
     args = p.parse_args(argv)
     from voxrelay.cli.serve import tune_gc
 
@@ -258,6 +328,16 @@ def _compile(work: Path) -> Path:
     return exe
 
 
+def _compile_rtpio(work: Path) -> Path:
+    lib = work / "rtpio.so"
+    if not lib.exists():
+        subprocess.run(
+            ["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-o", str(lib), str(HERE / "rtpio.c")],
+            check=True,
+        )
+    return lib
+
+
 def run_one(
     n: int, exe: Path, wav: Path, work: Path, args: argparse.Namespace, pyspy: str | None
 ) -> dict[str, Any]:
@@ -268,6 +348,7 @@ def run_one(
             "--n", str(n), "--wav", str(wav), "--outdir", str(outdir),
             "--max-length", str(args.max_length), "--loop", args.loop,
             *(["--floor"] if args.floor else []),
+            *(["--rtpio", str(_compile_rtpio(work))] if args.floor_native else []),
         ],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": args.src} if args.src else None,
@@ -408,6 +489,10 @@ def main() -> None:
     p.add_argument(
         "--floor", action="store_true",
         help="measure the I/O floor: the same sockets, clock and packets, no media work",
+    )  # fmt: skip
+    p.add_argument(
+        "--floor-native", action="store_true",
+        help="the floor with batched native I/O (bench/rtpio.c): one C call reads, one sends",
     )  # fmt: skip
     p.add_argument("--label", default="", help="a name for this run in the results file")
     p.add_argument("--out", default=str(HERE / "results" / "media.json"))
