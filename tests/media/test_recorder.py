@@ -17,7 +17,7 @@ import soundfile
 from voxrelay.media import recorder as recorder_module
 from voxrelay.media.codecs import PCMU
 from voxrelay.media.digitsender import DigitSender
-from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, rms_dbfs
+from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, rms_dbfs, rows_dbfs
 from voxrelay.media.player import Player
 from voxrelay.media.recorder import Recorder, RecordError, RecordState, beep
 from voxrelay.media.sources import silence, synthesize, tone
@@ -459,3 +459,10 @@ async def test_a_leg_records_tts_played_by_its_peer_over_udp(tmp_path: Path, spe
         for lag in range(0, len(ours) - len(theirs) + 1)
     ]
     assert max(scores) > 0.95
+
+
+def test_rows_dbfs_matches_rms_dbfs_row_by_row() -> None:
+    rows = np.stack([tone((440.0,), 0.02, level_dbfs=-6.0), np.zeros(160, dtype=np.int16),
+                     tone((1000.0,), 0.02, level_dbfs=-30.0)])  # fmt: skip
+    assert rows_dbfs(rows).tolist() == pytest.approx([rms_dbfs(row) for row in rows])
+    assert rows_dbfs(rows)[1] == float("-inf")

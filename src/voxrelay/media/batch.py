@@ -151,7 +151,7 @@ def _send(legs: Sequence[Leg], said: Matrix, said_row: list[int]) -> None:
         row = said_row[i]
         if leg.send is None or not leg.active:
             continue
-        if leg.digit_senders:  # RFC 4733 events or muted audio: the leg's own path
+        if leg.digit_senders:  # RFC 4733 events to interleave: the leg's own path
             leg.send_frame(SILENCE if row < 0 else said[row])
         elif row < 0 or leg.muted:
             leg.send_payload(None)

@@ -52,7 +52,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import threading
 import uuid
@@ -64,7 +63,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
-from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk
+from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, rows_dbfs
 from voxrelay.media.sources import tone
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,6 @@ FORMATS = {"wav": ("WAV", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")}
 DIRECTIONS = ("speak", "listen", "both")
 PAUSE_BEHAVIORS = ("skip", "silence")
 _WRITE_BLOCK = 500  # frames per block (10 s), so writing never copies the whole recording
-_FULL_SCALE_DB = 20 * math.log10(32768)
 Frames = npt.NDArray[np.int16]  # (k, 160): one frame per row
 
 
@@ -256,15 +254,12 @@ class Recorder:
         wants = np.array([r._wants for r in recorders], dtype=np.int32)
         left = heard * wants[:, 0:1] + said * wants[:, 1:2]  # int32: no overflow before the clip
         left = np.clip(left, -32768, 32767).astype(np.int16)
-        wide = left.astype(np.float64)
-        energy = np.einsum("ij,ij->i", wide, wide)
+        dbfs = rows_dbfs(left)
         right = None
         if wants[:, 2].any():
             right = (said * wants[:, 2:3]).astype(np.int16)
-            wide = right.astype(np.float64)
-            energy = np.maximum(energy, np.einsum("ij,ij->i", wide, wide))
-        with np.errstate(divide="ignore"):
-            levels = (10 * np.log10(energy / FRAME) - _FULL_SCALE_DB).tolist()
+            dbfs = np.maximum(dbfs, rows_dbfs(right))  # stereo: the louder channel
+        levels = dbfs.tolist()
         for j, recorder in enumerate(recorders):
             recorder._capture(
                 left[j], right[j] if recorder.stereo and right is not None else None, levels[j]
