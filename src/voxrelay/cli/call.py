@@ -17,49 +17,44 @@ address and credentials come from ``--host/--project/--token`` or the SDK's vari
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from voxrelay.cli.endpoints import http_base_url
+from voxrelay.cli.phone_common import (
+    DigitsAtOption,
+    DigitsOption,
+    HangupAfterOption,
+    HostOption,
+    PlayOption,
+    ProjectOption,
+    RecordOption,
+    SayOption,
+    SipOption,
+    TokenOption,
+    console,
+    open_phone,
+    print_state,
+)
 from voxrelay.media.sources import SourceError
-from voxrelay.phone import PhoneError, StateChange, VirtualPhone
-
-console = Console(soft_wrap=True)
-
-
-def print_state(change: StateChange) -> None:
-    reason = f" ({change.end_reason})" if change.end_reason else ""
-    console.print(f"[dim]{change.time:7.2f}s[/dim]  {change.call_state}{reason}")
+from voxrelay.phone import PhoneError
 
 
 def call(
     context: Annotated[str, typer.Option(help="RELAY context the call is offered to.")] = "default",
     from_: Annotated[str, typer.Option("--from", help="Caller number.")] = "+15550001111",
     to: Annotated[str, typer.Option(help="Called number.")] = "+15550002222",
-    host: Annotated[
-        str | None, typer.Option(envvar="SIGNALWIRE_SPACE", help="Server host[:port] or URL.")
-    ] = None,
-    project: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_PROJECT_ID")] = None,
-    token: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_API_TOKEN")] = None,
-    sip: Annotated[
-        str | None,
-        typer.Option(help="The server's SIP host:port (default: asked of the server)."),
-    ] = None,
-    play: Annotated[Path | None, typer.Option(help="Audio file to play once answered.")] = None,
-    say: Annotated[str | None, typer.Option(help="Text to speak once answered.")] = None,
+    host: HostOption = None,
+    project: ProjectOption = None,
+    token: TokenOption = None,
+    sip: SipOption = None,
+    play: PlayOption = None,
+    say: SayOption = None,
     play_at: Annotated[float, typer.Option(help="Seconds after answer to start playing.")] = 0.0,
-    digits: Annotated[str | None, typer.Option(help="DTMF keys to press (0-9*#A-D, w, W).")] = None,
-    digits_at: Annotated[float, typer.Option(help="Seconds after answer to press them.")] = 0.0,
-    record: Annotated[
-        Path | None, typer.Option(help="Write what the phone heard to this WAV.")
-    ] = None,
-    hangup_after: Annotated[
-        float | None, typer.Option(help="Hang up this many seconds after answer.")
-    ] = None,
+    digits: DigitsOption = None,
+    digits_at: DigitsAtOption = 0.0,
+    record: RecordOption = None,
+    hangup_after: HangupAfterOption = None,
     ring_timeout: Annotated[
         float, typer.Option(help="Give up if unanswered after this many seconds.")
     ] = 30.0,
@@ -98,25 +93,3 @@ def call(
     if not report.answered:
         console.print(f"[red]call was not answered: {report.end_reason}")
         raise typer.Exit(1)
-
-
-def open_phone(
-    host: str | None, project: str | None, token: str | None, sip: str | None
-) -> VirtualPhone:
-    """The CLI's virtual phone for ``host`` (default 127.0.0.1:$VOXRELAY_PORT); exits with
-    status 2 and a message for missing credentials or a malformed ``--sip``."""
-    if not project or not token:
-        console.print("[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / _API_TOKEN)")
-        raise typer.Exit(2)
-    base = http_base_url(host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}")
-    try:
-        return VirtualPhone(
-            base,
-            project,
-            token,
-            verify=os.environ.get("SIGNALWIRE_RELAY_CA_FILE") or True,
-            sip=sip,
-        )
-    except ValueError as exc:
-        console.print(f"[red]--sip: {exc}")
-        raise typer.Exit(2) from None

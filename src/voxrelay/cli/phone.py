@@ -16,13 +16,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from voxrelay.cli.call import open_phone, print_state
+from voxrelay.cli.phone_common import (
+    DigitsAtOption,
+    DigitsOption,
+    HangupAfterOption,
+    HostOption,
+    PlayOption,
+    ProjectOption,
+    RecordOption,
+    SayOption,
+    SipOption,
+    TokenOption,
+    console,
+    open_phone,
+    print_state,
+)
 from voxrelay.media.sources import SourceError
 from voxrelay.phone import PhoneError, PhoneReport
-
-console = Console(soft_wrap=True)
 
 
 def _record_path(record: Path, index: int, total: int) -> Path:
@@ -31,27 +42,18 @@ def _record_path(record: Path, index: int, total: int) -> Path:
 
 def phone(
     number: Annotated[str, typer.Option(help="The number apps dial to reach this phone.")],
-    host: Annotated[
-        str | None, typer.Option(envvar="SIGNALWIRE_SPACE", help="Server host[:port] or URL.")
-    ] = None,
-    project: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_PROJECT_ID")] = None,
-    token: Annotated[str | None, typer.Option(envvar="SIGNALWIRE_API_TOKEN")] = None,
-    sip: Annotated[
-        str | None,
-        typer.Option(help="The server's SIP host:port (default: asked of the server)."),
-    ] = None,
+    host: HostOption = None,
+    project: ProjectOption = None,
+    token: TokenOption = None,
+    sip: SipOption = None,
     calls: Annotated[int, typer.Option(min=1, help="Calls to take before exiting.")] = 1,
     answer_after: Annotated[float, typer.Option(help="Seconds of ringing before answering.")] = 1.0,
-    play: Annotated[Path | None, typer.Option(help="Audio file to play once answered.")] = None,
-    say: Annotated[str | None, typer.Option(help="Text to speak once answered.")] = None,
-    digits: Annotated[str | None, typer.Option(help="DTMF keys to press (0-9*#A-D, w, W).")] = None,
-    digits_at: Annotated[float, typer.Option(help="Seconds after answer to press them.")] = 0.0,
-    record: Annotated[
-        Path | None, typer.Option(help="Write what the phone heard to this WAV.")
-    ] = None,
-    hangup_after: Annotated[
-        float | None, typer.Option(help="Hang up this many seconds after answer.")
-    ] = None,
+    play: PlayOption = None,
+    say: SayOption = None,
+    digits: DigitsOption = None,
+    digits_at: DigitsAtOption = 0.0,
+    record: RecordOption = None,
+    hangup_after: HangupAfterOption = None,
     max_duration: Annotated[float, typer.Option(help="Longest a call may last, seconds.")] = 300.0,
 ) -> None:
     """Wait on a number with a virtual phone and take the calls apps make to it."""
