@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -12,6 +14,30 @@ from voxrelay.sip.registrar import Registrar
 from voxrelay.sip.registration import Registration, RegistrationError
 from voxrelay.sip.transaction import ServerTransaction
 from voxrelay.sip.useragent import UserAgent
+
+Handler = Callable[[ServerTransaction, Request, object], None]
+
+
+@asynccontextmanager
+async def registrar_and_phone(
+    handle: Handler, password: str, expires: int = 300
+) -> AsyncIterator[Registration]:
+    """A UA answering REGISTER with ``handle``, and alice's Registration against it."""
+    server, client = UserAgent("127.0.0.1", 0), UserAgent("127.0.0.1", 0)
+    server.on_register = handle  # type: ignore[assignment]
+    await server.start()
+    await client.start()
+    try:
+        yield Registration(
+            client,
+            "sip:alice@127.0.0.1",
+            ("127.0.0.1", server.endpoint.port),
+            credentials=("alice", password),
+            expires=expires,
+        )
+    finally:
+        await client.stop()
+        await server.stop()
 
 
 async def test_a_binding_is_refreshed_before_it_expires_then_removed(
@@ -26,18 +52,7 @@ async def test_a_binding_is_refreshed_before_it_expires_then_removed(
             seen.append(request)
         registrar.handle(tx, request, peer)  # type: ignore[arg-type]
 
-    server, client = UserAgent("127.0.0.1", 0), UserAgent("127.0.0.1", 0)
-    server.on_register = handle
-    await server.start()
-    await client.start()
-    try:
-        phone = Registration(
-            client,
-            "sip:alice@127.0.0.1",
-            ("127.0.0.1", server.endpoint.port),
-            credentials=("alice", "secret"),
-            expires=2,
-        )
+    async with registrar_and_phone(handle, "secret", expires=2) as phone:
         assert await phone.start() == 2
         await asyncio.sleep(3.2)  # past the first lifetime: alive only if refreshed
         assert registrar.lookup("alice"), "the binding expired: no refresh"
@@ -48,27 +63,11 @@ async def test_a_binding_is_refreshed_before_it_expires_then_removed(
         assert cseqs == sorted(set(cseqs))  # and a higher CSeq each time
         await phone.stop()
         assert seen[-1].headers.get("Expires") == "0" and not registrar.lookup("alice")
-    finally:
-        await client.stop()
-        await server.stop()
 
 
 async def test_a_wrong_password_is_refused() -> None:
     registrar = Registrar("test", {"alice": "secret"})
-    server, client = UserAgent("127.0.0.1", 0), UserAgent("127.0.0.1", 0)
-    server.on_register = registrar.handle
-    await server.start()
-    await client.start()
-    try:
-        phone = Registration(
-            client,
-            "sip:alice@127.0.0.1",
-            ("127.0.0.1", server.endpoint.port),
-            credentials=("alice", "guess"),
-        )
+    async with registrar_and_phone(registrar.handle, "guess") as phone:
         with pytest.raises(RegistrationError) as refused:
             await phone.start()
         assert refused.value.status in (401, 403) and not registrar.lookup("alice")
-    finally:
-        await client.stop()
-        await server.stop()
