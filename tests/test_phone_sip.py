@@ -5,6 +5,7 @@ and RTP against a real ``voxrelay serve``."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from typing import Any
 
 import numpy as np
@@ -117,12 +118,20 @@ async def test_the_phone_hangs_up_with_bye(relay_server: LocalServer, transport:
     offer = await app.wait_event("calling.call.receive", timeout=10)
     call_id = offer["params"]["call_id"]
     await app.request("calling.answer", {"call_id": call_id})
+    # the signalling really goes the way asked: a TCP connection to the SIP port, or none
+    assert bool(tcp_connections_to(relay_server.sip_port)) == (transport == "TCP")
     ended = await app.wait_event("calling.call.state", call_id=call_id, call_state="ended")
     assert ended["params"]["end_reason"] == "hangup"
     report = await asyncio.wait_for(phone, 10)
     assert report.end_reason == "hangup" and report.answered
     assert 1.8 < (report.ended_at or 0) - (report.answered_at or 0) < 3.0
     await app.close()
+
+
+def tcp_connections_to(port: int) -> str:
+    """Established TCP connections to ``port`` on this machine (``ss``, iproute2)."""
+    args = ["ss", "-Htn", "state", "established", f"( dport = :{port} )"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
 
 
 async def test_unanswered_the_phone_cancels(relay_server: LocalServer) -> None:
