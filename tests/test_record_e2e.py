@@ -16,6 +16,19 @@ from voxrelay.testing import LocalServer
 
 
 async def test_voicemail_holds_what_the_phone_said(relay_server: LocalServer) -> None:
+    await check_voicemail(relay_server)
+    # scripts/setup builds the native RTP I/O library, so the server batches socket I/O
+    assert "RTP socket I/O: native batched" in relay_server.log_path.read_text()
+
+
+async def test_voicemail_with_event_loop_rtp_transports() -> None:
+    """The fallback when the native RTP I/O library is not built: one transport per leg."""
+    with LocalServer(extra_args=["--rtp-io", "asyncio"]) as server:
+        await check_voicemail(server)
+        assert "RTP socket I/O: asyncio transports" in server.log_path.read_text()
+
+
+async def check_voicemail(relay_server: LocalServer) -> None:
     app = WireClient(relay_server.ws_url)
     await app.connect(relay_server.project, relay_server.token, ["default"])
     message = np.concatenate([tone((700.0,), 2.0, level_dbfs=-14), silence(3.0)])

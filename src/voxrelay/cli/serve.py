@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import gc
 import logging
 from pathlib import Path
@@ -26,6 +27,12 @@ from voxrelay.server.node import Node
 from voxrelay.server.tls import ensure_local_ca
 
 console = Console(stderr=True, soft_wrap=True)
+
+
+class RtpIo(enum.StrEnum):
+    auto = "auto"
+    native = "native"
+    asyncio = "asyncio"
 
 
 class _Server(uvicorn.Server):
@@ -149,6 +156,12 @@ def serve(
     rtp_timeout: Annotated[
         float, typer.Option(help="End a call after this many seconds without RTP (0: never).")
     ] = 30.0,
+    rtp_io: Annotated[
+        RtpIo,
+        typer.Option(
+            help="RTP socket I/O: native (batched, polled by the media tick), asyncio, or auto."
+        ),
+    ] = RtpIo.auto,
     sip_host: Annotated[
         str | None, typer.Option(envvar="VOXRELAY_SIP_HOST", help="SIP address (default: --host).")
     ] = None,
@@ -185,6 +198,7 @@ def serve(
         media_allow_hosts=list(media_allow_host or []),
         public_url=public_url,
         rtp_timeout=rtp_timeout,
+        rtp_io=rtp_io.value,
     )
     cfg.sip.host, cfg.sip.port, cfg.sip.enabled = sip_host or cfg.sip.host, sip_port, sip
     app = create_app(cfg)

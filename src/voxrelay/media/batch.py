@@ -25,7 +25,7 @@ so keeping them is safe. ``LegBatch`` is the set of legs one media clock drives.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -38,11 +38,23 @@ Matrix = np.ndarray[Any, np.dtype[np.int16]]
 BatchFeed = Callable[[list[Any], Matrix, Matrix], None]
 
 
-class LegBatch:
-    """The legs one media clock ticks together; subscribe ``tick`` to the clock."""
+class BatchIO(Protocol):
+    """Sockets polled by the tick rather than by the event loop (``rtpio.RtpSocketSet``)."""
 
-    def __init__(self) -> None:
+    def poll(self) -> int: ...
+
+    def flush(self) -> int: ...
+
+
+class LegBatch:
+    """The legs one media clock ticks together; subscribe ``tick`` to the clock.
+
+    With ``io`` (the legs' ``RtpSocketSet``), each tick first has it deliver the datagrams
+    waiting on the sockets, and has it send the tick's packets as soon as they are made."""
+
+    def __init__(self, io: BatchIO | None = None) -> None:
         self._legs: dict[int, Leg] = {}
+        self.io = io
 
     def add(self, leg: Leg) -> None:
         self._legs[id(leg)] = leg
@@ -58,14 +70,23 @@ class LegBatch:
 
     def tick(self, n: int) -> None:
         """Tick every leg once (the media clock's subscriber)."""
+        io = self.io
+        if io is not None:
+            io.poll()
         if self._legs:
-            tick_legs(list(self._legs.values()), n)
+            tick_legs(list(self._legs.values()), n, None if io is None else io.flush)
+        if io is not None:
+            io.flush()  # what the tick sent after its audio (RTCP)
 
 
-def tick_legs(legs: Sequence[Leg], n: int) -> None:
-    """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring."""
+def tick_legs(legs: Sequence[Leg], n: int, sent: Callable[[], object] | None = None) -> None:
+    """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring.
+
+    ``sent`` is called once every leg's audio packet is handed to its ``send``."""
     said, said_row = _said(legs)
     _send(legs, said, said_row)  # first: the send times should not depend on the rest
+    if sent is not None:
+        sent()
     payloads = [leg.take(n) for leg in legs]
     heard, heard_row = _decode(legs, payloads)
     for leg, row in zip(legs, heard_row, strict=True):

@@ -115,13 +115,14 @@ class Leg:
 
     # -- from the network -----------------------------------------------------------------
 
-    def deliver(self, data: bytes) -> None:
-        """A datagram from the far end, handled at the start of the next tick (``take``).
+    def deliver(self, data: bytes, arrival: float | None = None) -> None:
+        """A datagram from the far end, handled at the start of the next tick (``take``);
+        ``arrival`` is when it came (``time.monotonic()`` seconds, default now).
 
-        The transport's callback only queues it with its arrival time, so a burst of packets
-        does not delay the media clock's timer. Past ``INBOX_LIMIT`` datagrams (a leg no clock
-        ticks) the queue is handled at once."""
-        self.inbox.append((data, time.monotonic()))
+        The transport only queues it with its arrival time, so a burst of packets does not
+        delay the media clock's timer. Past ``INBOX_LIMIT`` datagrams (a leg no clock ticks)
+        the queue is handled at once."""
+        self.inbox.append((data, time.monotonic() if arrival is None else arrival))
         if len(self.inbox) > INBOX_LIMIT:
             self._drain_inbox()
 

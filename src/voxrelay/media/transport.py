@@ -8,10 +8,10 @@ so NATs and peers that advertise another address still work.
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
 from voxrelay.media.leg import Leg
+from voxrelay.media.ports import bind_rtp_socket
 
 Address = tuple[str, int]
 
@@ -65,15 +65,13 @@ async def open_transport(
 
     Raises OSError when no port could be bound after ``attempts`` tries.
     """
+    sock = bind_rtp_socket(host, port_range, attempts)
     loop = asyncio.get_running_loop()
-    last: OSError | None = None
-    for _ in range(attempts):
-        port = random.randrange(port_range[0], port_range[1], 2)
-        try:
-            _, protocol = await loop.create_datagram_endpoint(
-                lambda: RtpTransport(leg, remote), local_addr=(host, port)
-            )
-            return protocol
-        except OSError as exc:
-            last = exc
-    raise OSError(f"no free RTP port in {port_range} on {host}: {last}")
+    try:
+        _, protocol = await loop.create_datagram_endpoint(
+            lambda: RtpTransport(leg, remote), sock=sock
+        )
+    except BaseException:
+        sock.close()
+        raise
+    return protocol

@@ -85,6 +85,9 @@ class ServerConfig:
     rtp_host: str | None = None  # default: the same address as host
     rtp_ports: tuple[int, int] = (20000, 30000)
     rtp_timeout: float = 30.0  # seconds without RTP from the far end before the call ends
+    # "native": batched socket I/O polled by the media tick (media.rtpio), "asyncio": one
+    # event-loop transport per leg, "auto": native when its library loads
+    rtp_io: str = "auto"
     media_dirs: list[Path] = field(default_factory=list)  # where file:// audio may come from
     media_allow_hosts: list[str] = field(default_factory=list)  # extra hosts audio URLs may use
     max_media_bytes: int = 50 * 1024 * 1024

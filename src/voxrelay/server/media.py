@@ -17,11 +17,13 @@ from typing import Any
 
 from pydantic import Field
 
+from voxrelay.media import rtpio
 from voxrelay.media.batch import LegBatch
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import Codec, codec_by_name
 from voxrelay.media.dtmf import DtmfDetector
 from voxrelay.media.leg import Leg
+from voxrelay.media.rtpio import RtpHandle, RtpSocketSet
 from voxrelay.media.transport import RtpTransport, open_transport
 from voxrelay.protocol.models import Open
 from voxrelay.protocol.states import EndReason
@@ -30,6 +32,7 @@ from voxrelay.server.config import ServerConfig
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 30.0
+RtpLink = RtpTransport | RtpHandle  # a leg's socket: event-loop transport or batched set
 
 
 class MediaOffer(Open):
@@ -62,7 +65,7 @@ class CallMedia:
     """
 
     leg: Leg
-    transport: RtpTransport
+    transport: RtpLink
     components: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], object]] = field(default_factory=list)
 
@@ -86,6 +89,14 @@ class CallMedia:
         self.transport.close()
 
 
+def _socket_set(config: ServerConfig) -> RtpSocketSet | None:
+    """The batched socket set the media tick polls, or None for event-loop transports."""
+    if config.rtp_io == "asyncio" or (config.rtp_io == "auto" and not rtpio.available()):
+        return None
+    low, high = config.rtp_ports
+    return RtpSocketSet(capacity=max(1, (high - low) // 2 + 1))  # raises RtpIoError
+
+
 def _rtp_timeout(call: Call) -> None:
     log.info("call %s: no RTP for too long, hanging up", call.call_id)
     call.hang_up(EndReason.ERROR)
@@ -98,7 +109,9 @@ class MediaEngine:
         self.config = config
         self.host = config.rtp_host or config.host
         self.clock = MediaClock()
-        self.legs = LegBatch()  # every call's leg, ticked together
+        self.sockets = _socket_set(config)
+        log.info("RTP socket I/O: %s", "native batched" if self.sockets else "asyncio transports")
+        self.legs = LegBatch(self.sockets)  # every call's leg, ticked together
         self.clock.subscribe(self.legs.tick)
         self._draining: set[asyncio.Task[None]] = set()
 
@@ -125,7 +138,12 @@ class MediaEngine:
         )
         remote = (offer.rtp_host, offer.rtp_port) if offer else None
         try:
-            transport = await open_transport(leg, self.host, remote, self.config.rtp_ports)
+            if self.sockets is not None:
+                transport: RtpLink = self.sockets.open(
+                    leg, self.host, remote, self.config.rtp_ports
+                )
+            else:
+                transport = await open_transport(leg, self.host, remote, self.config.rtp_ports)
         except OSError as exc:
             raise MediaError(str(exc)) from None
         if offer is not None and not offer.rtcp_mux:
@@ -187,3 +205,5 @@ class MediaEngine:
 
     async def stop(self) -> None:
         await self.clock.stop()
+        if self.sockets is not None:
+            self.sockets.flush()
