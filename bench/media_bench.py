@@ -62,19 +62,27 @@ async def _serve(args: argparse.Namespace) -> None:
     from voxrelay.media.leg import Leg
     from voxrelay.media.player import Player
     from voxrelay.media.recorder import Recorder
+    from voxrelay.media.rtpio import RtpSocketSet
     from voxrelay.media.sources import decode_audio
-    from voxrelay.media.transport import RtpTransport, open_transport
+    from voxrelay.media.transport import open_transport
 
     samples = decode_audio(args.wav)
     out = Path(args.outdir)
     clock = MediaClock()
     legs: list[Any] = []
-    transports: list[RtpTransport] = []
+    transports: list[Any] = []
     recorders: list[Recorder] = []
+    sockets = RtpSocketSet(capacity=args.n + 16) if args.io == "native" else None
+
+    async def open_rtp(leg: Any) -> Any:
+        if sockets is not None:
+            return sockets.open(leg, args.host, None, (20000, 60000), attempts=200)
+        return await open_transport(leg, args.host, None, (20000, 60000), attempts=200)
+
     if args.floor:  # the I/O floor: the same sockets and clock, no media work at all
         for _ in range(args.n):
             null = _NullLeg()
-            transports.append(await open_transport(null, args.host, None, (20000, 60000), 200))  # type: ignore[arg-type]
+            transports.append(await open_rtp(null))
             legs.append(null)
     ports: list[int] = []
     native: _NativeFloor | None = None
@@ -84,7 +92,7 @@ async def _serve(args: argparse.Namespace) -> None:
         ports = native.ports
     for i in range(0 if args.floor or native else args.n):
         leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0, name=f"leg{i}")
-        transport = await open_transport(leg, args.host, None, (20000, 60000), attempts=200)
+        transport = await open_rtp(leg)
         player = Player(f"play{i}", [samples[(i * 160) % len(samples) :], samples], loop=0)
         recorder = Recorder(
             f"rec{i}",
@@ -111,13 +119,22 @@ async def _serve(args: argparse.Namespace) -> None:
         tick_spans.append(time.perf_counter() - started[0])
 
     clock.subscribe(tick_begin)
-    batch = LegBatch()
+    batch = LegBatch(sockets)
     for leg in [] if args.floor else legs:
         batch.add(leg)
     if native is not None:
         clock.subscribe(native.tick)
     elif args.floor:
-        clock.subscribe(lambda n: [null.tick(n) for null in legs])
+
+        def floor_tick(n: int) -> None:
+            if sockets is not None:
+                sockets.deliver()
+            for null in legs:
+                null.tick(n)
+            if sockets is not None:
+                sockets.flush()
+
+        clock.subscribe(floor_tick)
     else:
         clock.subscribe(batch.tick)
     clock.subscribe(tick_end)
@@ -202,7 +219,7 @@ class _NullLeg:
         self.send: Any = None
         self.payload = b"\xff" * 160  # PCMU silence
 
-    def receive(self, data: bytes) -> None:
+    def deliver(self, data: bytes, arrival: float | None = None) -> None:
         self.received += 1
 
     def tick(self, n: int) -> None:
@@ -273,6 +290,7 @@ def server_main(argv: list[str]) -> None:
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     p.add_argument("--floor", action="store_true")
     p.add_argument("--rtpio", help="the compiled rtpio.c: measure the floor with native I/O")
+    p.add_argument("--io", choices=("native", "uvloop"), default="native")
     args = p.parse_args(argv)
     from voxrelay.cli.serve import tune_gc
 
@@ -346,7 +364,7 @@ def run_one(
         [
             "taskset", "-c", args.server_cpu, sys.executable, __file__, "server",
             "--n", str(n), "--wav", str(wav), "--outdir", str(outdir),
-            "--max-length", str(args.max_length), "--loop", args.loop,
+            "--max-length", str(args.max_length), "--loop", args.loop, "--io", args.io,
             *(["--floor"] if args.floor else []),
             *(["--rtpio", str(_compile_rtpio(work))] if args.floor_native else []),
         ],
@@ -481,6 +499,10 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--max-length", type=float, default=0.0, help="recorder max_length, s")
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    p.add_argument(
+        "--io", choices=("native", "uvloop"), default="native",
+        help="RTP sockets: the batched set polled by the tick (media.rtpio), or uvloop transports",
+    )  # fmt: skip
     p.add_argument("--server-cpu", default="0")
     p.add_argument("--client-cpu", default="1")
     p.add_argument("--pyspy", help="write a py-spy raw profile of the (last) run here")

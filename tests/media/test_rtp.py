@@ -139,7 +139,8 @@ def test_depth_matches_a_scan_of_the_held_packets(steps: list[tuple[int, bool]])
         jb.put(RtpPacket(0, n, 160 * n, 1, b""), 0)
         if get:
             jb.get()
-        held = jb._packets
-        if held and jb._next_ts is not None:
-            scan = max(0, max(ts_diff(ts, jb._next_ts) for ts in held) // 160 + 1)
+        held = jb.held()
+        next_ts = int(jb.bank.next_ts[jb.row])
+        if held and next_ts >= 0:
+            scan = max(0, max(ts_diff(ts, next_ts) for ts in held) // 160 + 1)
             assert jb.depth == scan

@@ -30,18 +30,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voxrelay.media.frames import FRAME, SILENCE, Frame
+from voxrelay.media.jitterbuffer import Arrivals, Ints, JitterBank
+from voxrelay.media.rtcp import ReceptionBank
+from voxrelay.media.rtp import Datagrams, Headers
 
 if TYPE_CHECKING:
     from voxrelay.media.leg import Leg
 
 Matrix = np.ndarray[Any, np.dtype[np.int16]]
+ROOM = 12 + FRAME
+"""A 20 ms G.711 RTP packet with a plain header: the datagrams the vectorised path takes."""
 BatchFeed = Callable[[list[Any], Matrix, Matrix], None]
 
 
 class BatchIO(Protocol):
     """Sockets polled by the tick rather than by the event loop (``rtpio.RtpSocketSet``)."""
 
-    def poll(self) -> int: ...
+    def poll(self) -> tuple[list[Any], Datagrams]:
+        """The datagrams waiting, with the receiver (a Leg, or None) of each."""
+        ...
 
     def flush(self) -> int: ...
 
@@ -54,13 +61,30 @@ class LegBatch:
 
     def __init__(self, io: BatchIO | None = None) -> None:
         self._legs: dict[int, Leg] = {}
+        self._index: dict[int, int] = {}  # id(leg) -> its position in the tick's list
+        self._list: list[Leg] = []
         self.io = io
+        self.jitter = JitterBank()
+        self.reception = ReceptionBank()
 
     def add(self, leg: Leg) -> None:
-        self._legs[id(leg)] = leg
+        """Tick ``leg`` with the others; its receive state moves into the batch's banks."""
+        if id(leg) not in self._legs:
+            leg.jitter.move_to(self.jitter)
+            leg.reception.move_to(self.reception)
+            self._legs[id(leg)] = leg
+            self._changed()
 
     def discard(self, leg: Leg) -> None:
-        self._legs.pop(id(leg), None)
+        """Stop ticking ``leg``; it keeps its receive state, in banks of its own."""
+        if self._legs.pop(id(leg), None) is not None:
+            leg.jitter.move_to(JitterBank(rows=1))
+            leg.reception.move_to(ReceptionBank(rows=1))
+            self._changed()
+
+    def _changed(self) -> None:
+        self._list = list(self._legs.values())
+        self._index = {id(leg): i for i, leg in enumerate(self._list)}
 
     def __len__(self) -> int:
         return len(self._legs)
@@ -71,24 +95,56 @@ class LegBatch:
     def tick(self, n: int) -> None:
         """Tick every leg once (the media clock's subscriber)."""
         io = self.io
-        if io is not None:
-            io.poll()
-        if self._legs:
-            tick_legs(list(self._legs.values()), n, None if io is None else io.flush)
-        if io is not None:
-            io.flush()  # what the tick sent after its audio (RTCP)
+        if io is None:
+            if self._list:
+                tick_legs(self._list, n)
+            return
+        receivers, datagrams = io.poll()
+        owner = self._owners(receivers, datagrams)
+        if self._list:
+            tick_legs(self._list, n, io.flush, (owner, datagrams))
+        io.flush()  # what the tick sent after its audio (RTCP)
+
+    def _owners(self, receivers: list[Any], datagrams: Datagrams) -> list[int]:
+        """Each datagram's leg position; datagrams for legs outside the batch are handed to
+        their receivers now, and cut-off ones (counted by the set) dropped: owner -1."""
+        index = self._index
+        owner = [index.get(id(r), -1) for r in receivers]
+        sizes = datagrams.size.tolist()
+        for k, (i, size) in enumerate(zip(owner, sizes, strict=True)):
+            if i >= 0 and size > 0:
+                continue
+            owner[k] = -1
+            if size >= 0 and receivers[k] is not None:
+                receivers[k].deliver(datagrams.bytes(k), float(datagrams.arrival[k]))
+        return owner
 
 
-def tick_legs(legs: Sequence[Leg], n: int, sent: Callable[[], object] | None = None) -> None:
+def tick_legs(
+    legs: Sequence[Leg],
+    n: int,
+    sent: Callable[[], object] | None = None,
+    arrived: tuple[Sequence[int], Datagrams] | None = None,
+) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring.
 
-    ``sent`` is called once every leg's audio packet is handed to its ``send``."""
+    ``sent`` is called once every leg's audio packet is handed to its ``send``. ``arrived``
+    is ``(owner, datagrams)``: datagrams read for the legs, datagram k for ``legs[owner[k]]``
+    (besides what the legs' own inboxes hold)."""
     said, said_row = _said(legs)
     _send(legs, said, said_row)  # first: the send times should not depend on the rest
     if sent is not None:
         sent()
-    payloads = [leg.take(n) for leg in legs]
-    heard, heard_row = _decode(legs, payloads)
+    sides = _Sides(legs)
+    _receive_inboxes(legs, sides)
+    if arrived is not None and len(arrived[1]):
+        owner = np.asarray(arrived[0], dtype=np.int64)
+        mine = owner >= 0
+        if mine.all():
+            _receive(legs, sides, owner, arrived[1])
+        elif mine.any():
+            _receive(legs, sides, owner[mine], arrived[1].pick(mine))
+    heard, heard_row = _take(legs, sides, n)
     for leg, row in zip(legs, heard_row, strict=True):
         if leg.inband is not None:
             leg.detect_inband(SILENCE if row < 0 else heard[row])
@@ -97,28 +153,128 @@ def tick_legs(legs: Sequence[Leg], n: int, sent: Callable[[], object] | None = N
         leg.finish_tick(n)
 
 
-def _decode(legs: Sequence[Leg], payloads: list[bytes | None]) -> tuple[Matrix, list[int]]:
-    """Decoded frames as matrix rows, with a zero row last; ``row[i]`` is leg i's or -1."""
-    groups: dict[str, list[int]] = {}
-    for i, payload in enumerate(payloads):
-        if payload is not None:
-            groups.setdefault(legs[i].codec.name, []).append(i)
-    rows = [-1] * len(legs)
+class _Sides:
+    """The receive side of each leg in a tick: its jitter buffer's and reception statistics'
+    rows, grouped by the banks holding them (one group for a ``LegBatch``)."""
+
+    def __init__(self, legs: Sequence[Leg]) -> None:
+        self.jitter_row = np.array([leg.jitter.row for leg in legs], dtype=np.int64)
+        self.reception_row = np.array([leg.reception.row for leg in legs], dtype=np.int64)
+        self.payload_type = np.array([leg.codec.payload_type for leg in legs], dtype=np.int64)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, leg in enumerate(legs):
+            groups.setdefault((id(leg.jitter.bank), id(leg.reception.bank)), []).append(i)
+        self.groups = [np.array(members, dtype=np.int64) for members in groups.values()]
+        self.group = np.zeros(len(legs), dtype=np.int64)
+        for g, members in enumerate(self.groups):
+            self.group[members] = g
+
+
+def _receive_inboxes(legs: Sequence[Leg], sides: _Sides) -> None:
+    """Datagrams the legs' transports queued (``Leg.deliver``) since the last tick."""
+    owner: list[int] = []
+    items: list[tuple[bytes, float]] = []
+    for i, leg in enumerate(legs):
+        if leg.inbox:
+            owner.extend([i] * len(leg.inbox))
+            items.extend(leg.inbox)
+            leg.inbox = []
+    if items:
+        _receive(legs, sides, np.array(owner, dtype=np.int64), Datagrams.from_list(items, ROOM))
+
+
+def _receive(legs: Sequence[Leg], sides: _Sides, owner: Ints, datagrams: Datagrams) -> None:
+    """RTP for the legs: 20 ms audio packets of a leg's codec with a plain header go to the
+    reception statistics and jitter buffers of all legs at once; anything else (RTCP,
+    telephone-event, other packet times, malformed datagrams) to its ``Leg.receive``."""
+    headers = Headers.parse(datagrams.data)
+    fast = (
+        headers.plain
+        & (datagrams.size == ROOM)
+        & (headers.payload_type == sides.payload_type[owner])
+    )
+    for k in np.flatnonzero(~fast).tolist():
+        legs[owner[k]].receive(datagrams.bytes(k), float(datagrams.arrival[k]))
+    if not fast.any():
+        return
+    owner = owner[fast]
+    ssrc, seq, ts = headers.ssrc[fast], headers.sequence[fast], headers.timestamp[fast]
+    marker, pt = headers.marker[fast], headers.payload_type[fast]
+    arrival = datagrams.arrival[fast]
+    payload = datagrams.data[fast, 12:ROOM]
+    counts = np.bincount(owner, minlength=len(legs))
+    previous_tick = np.zeros(len(legs), dtype=np.int64)
+    for i in np.flatnonzero(counts).tolist():
+        previous_tick[i] = legs[i].note_received(int(counts[i]))
+    for members in _split(sides.group[owner], len(sides.groups)):
+        o = owner[members]
+        first = legs[int(o[0])]
+        first.reception.bank.update(
+            sides.reception_row[o],
+            ssrc[members],
+            seq[members],
+            ts[members],
+            (arrival[members] * first.codec.clock_rate).astype(np.int64),
+        )
+        first.jitter.bank.put(
+            Arrivals(
+                sides.jitter_row[o],
+                ssrc[members],
+                ts[members],
+                previous_tick[o] * FRAME,
+                seq[members],
+                marker[members],
+                pt[members],
+                payload[members],
+                np.full(len(o), FRAME, dtype=np.int64),
+            )
+        )
+
+
+def _split(labels: Ints, count: int) -> list[Ints | slice]:
+    """Index arrays of each label's entries (a full slice when there is one label)."""
+    if count == 1:
+        return [slice(None)]
+    return [np.flatnonzero(labels == g) for g in range(count)]
+
+
+def _take(legs: Sequence[Leg], sides: _Sides, n: int) -> tuple[Matrix, list[int]]:
+    """Each leg's frame for tick ``n`` from its jitter buffer, decoded where something
+    listens: matrix rows with a zero row last; ``row[i]`` is leg i's or -1 (nothing)."""
+    listening = np.zeros(len(legs), dtype=np.bool_)
+    for i, leg in enumerate(legs):
+        listening[i] = leg.start_tick(n)
+    hit = np.zeros(len(legs), dtype=np.bool_)
+    payload = np.zeros((len(legs), FRAME), dtype=np.uint8)
+    size = np.full(len(legs), FRAME, dtype=np.int64)
+    for members in sides.groups:
+        bank = legs[int(members[0])].jitter.bank
+        rows = sides.jitter_row[members]
+        got, slot = bank.get(rows)
+        want = got & listening[members]
+        if want.any():
+            m, r, s = members[want], rows[want], slot[want]
+            hit[m] = True
+            payload[m] = bank.ring_payload[r, s, :FRAME]
+            size[m] = bank.ring_size[r, s]
+    rows_of = [-1] * len(legs)
     blocks: list[Matrix] = []
     count = 0
-    for members in groups.values():
-        codec = legs[members[0]].codec
-        data = [payloads[i] or b"" for i in members]
-        if all(len(p) == FRAME for p in data):
-            joined = np.frombuffer(b"".join(data), dtype=np.uint8)
-            blocks.append(codec.decode_table.take(joined).reshape(-1, FRAME))
-        else:  # another ptime somewhere: fit each frame to 20 ms
-            blocks.append(np.stack([legs[i].decode(p) for i, p in zip(members, data, strict=True)]))
-        for i in members:
-            rows[i] = count
+    codecs: dict[str, list[int]] = {}
+    for i in np.flatnonzero(hit).tolist():
+        codecs.setdefault(legs[i].codec.name, []).append(i)
+    for members_list in codecs.values():
+        members = np.array(members_list, dtype=np.int64)
+        frames = legs[members_list[0]].codec.decode_table.take(payload[members])
+        short = size[members] < FRAME
+        if short.any():  # another packet time: silence after the samples it carried
+            frames[np.arange(FRAME)[None, :] >= size[members][:, None]] = 0
+        blocks.append(frames)
+        for i in members_list:
+            rows_of[i] = count
             count += 1
     blocks.append(np.zeros((1, FRAME), dtype=np.int16))
-    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0], rows
+    return (np.concatenate(blocks) if len(blocks) > 1 else blocks[0]), rows_of
 
 
 def _said(legs: Sequence[Leg]) -> tuple[Matrix, list[int]]:

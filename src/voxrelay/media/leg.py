@@ -116,7 +116,7 @@ class Leg:
     # -- from the network -----------------------------------------------------------------
 
     def deliver(self, data: bytes, arrival: float | None = None) -> None:
-        """A datagram from the far end, handled at the start of the next tick (``take``);
+        """A datagram from the far end, handled in the next tick;
         ``arrival`` is when it came (``time.monotonic()`` seconds, default now).
 
         The transport only queues it with its arrival time, so a burst of packets does not
@@ -142,11 +142,10 @@ class Leg:
         except RtpError:
             self.invalid += 1
             return
-        self.received += 1
         when = time.monotonic() if arrival is None else arrival
         samples = int(when * self.codec.clock_rate)
         self.reception.update(packet.ssrc, packet.sequence, packet.timestamp, samples)
-        self._last_rx_tick = self._tick
+        self.note_received(1)
         if packet.payload_type == self.codec.payload_type:
             self.jitter.put(packet, self._tick * FRAME)
         elif packet.payload_type == self.telephone_event:
@@ -161,25 +160,20 @@ class Leg:
         """Advance one 20 ms frame (called by the media clock, or through a ``LegBatch``)."""
         tick_legs((self,), n)
 
-    def take(self, n: int) -> bytes | None:
-        """Start tick ``n``: the payload of the frame to play now, or None (nothing arrived in
-        time, or nothing listens, so there is no need to decode it). Datagrams queued by
-        ``deliver`` since the last tick are handled first."""
-        if self.inbox:
-            self._drain_inbox()
+    def start_tick(self, n: int) -> bool:
+        """Tick ``n`` begins (after this tick's datagrams are handled); True when something
+        listens to what the leg hears, so its frame is worth decoding."""
         if not self._ticked:  # the clock's tick numbers run from its start, not the leg's
             self._ticked = True
             self._last_rx_tick = n
         self._tick = n
-        packet = self.jitter.get()
-        if packet is None or not (self.listeners or self.inband is not None):
-            return None
-        return packet.payload
+        return bool(self.listeners) or self.inband is not None
 
-    def decode(self, payload: bytes) -> Frame:
-        """A payload as one 20 ms frame (another ptime is padded or cut)."""
-        frame = self.codec.decode(payload)
-        return frame if len(frame) == FRAME else _fit(frame)
+    def note_received(self, count: int) -> int:
+        """``count`` RTP packets arrived (the batched path); returns the tick they count in."""
+        self.received += count
+        self._last_rx_tick = self._tick
+        return self._tick
 
     def detect_inband(self, heard: Frame) -> None:
         """Look for DTMF tones in what was heard (only when the peer has no telephone-event)."""
@@ -326,12 +320,6 @@ class Leg:
         for sender in self.digit_senders:
             if sender.control_id == control_id:
                 sender.stop()
-
-
-def _fit(frame: Frame) -> Frame:
-    out = SILENCE.copy()
-    out[: len(frame)] = frame[:FRAME]
-    return out
 
 
 _SILENCE_PAYLOADS: dict[str, bytes] = {}

@@ -1,10 +1,11 @@
 """RTCP (RFC 3550 §6): reception statistics, and sender/receiver reports. Sans-I/O.
 
-``ReceptionStats`` follows RFC 3550 Appendix A.1 (sequence numbers and wrap-around), A.3
-(expected, lost, fraction lost since the last report) and A.8 (interarrival jitter, in
-timestamp units). ``sender_report`` / ``receiver_report`` build an SR or RR with one report
-block; ``parse_reports`` reads the report blocks of a compound packet (what the far end says
-about our stream).
+``ReceptionBank`` (one row per remote source, numpy columns updated for a tick's packets at
+once) and its one-row view ``ReceptionStats`` follow RFC 3550 Appendix A.1 (sequence numbers
+and wrap-around), A.3 (expected, lost, fraction lost since the last report) and A.8
+(interarrival jitter, in timestamp units). ``sender_report`` / ``receiver_report`` build an
+SR or RR with one report block; ``parse_reports`` reads the report blocks of a compound
+packet (what the far end says about our stream).
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass
+
+import numpy as np
+
+from voxrelay.media.jitterbuffer import Ints
+from voxrelay.media.soa import Column, Table, rounds
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
 SR, RR = 200, 201
@@ -55,51 +61,103 @@ class ReportBlock:
         return cls(ssrc, (word >> 24) / 256, lost, highest, jitter, lsr, dlsr)
 
 
-class ReceptionStats:
-    """What we received of one remote SSRC (RFC 3550 A.1, A.3, A.8)."""
+class ReceptionBank(Table):
+    """What we received of many remote SSRCs, one row each (RFC 3550 A.1, A.3, A.8), updated
+    for a whole tick's packets at once. Jitter is in timestamp units."""
 
-    def __init__(self, clock_rate: int = 8000) -> None:
+    def __init__(self, rows: int = 4) -> None:
+        i64 = np.int64
+        columns = {
+            "ssrc": Column(i64, -1),
+            "received": Column(i64),
+            "jitter": Column(np.float64, 0.0),
+            "base_seq": Column(i64),
+            "max_seq": Column(i64),
+            "cycles": Column(i64),
+            "transit": Column(i64),
+            "has_transit": Column(np.bool_, False),
+            "expected_prior": Column(i64),
+            "received_prior": Column(i64),
+        }
+        super().__init__(columns, rows)
+
+    def update(self, rows: Ints, ssrc: Ints, seq: Ints, timestamp: Ints, arrival: Ints) -> None:
+        """One RTP packet per entry; ``arrival`` is the local clock in timestamp units.
+        Several entries may be for one row (taken in order)."""
+        for picked in rounds(rows):
+            if picked is None:
+                self._update_distinct(rows, ssrc, seq, timestamp, arrival)
+            else:
+                self._update_distinct(
+                    rows[picked], ssrc[picked], seq[picked], timestamp[picked], arrival[picked]
+                )
+
+    def _update_distinct(
+        self, rows: Ints, ssrc: Ints, seq: Ints, timestamp: Ints, arrival: Ints
+    ) -> None:
+        new = ssrc != self.ssrc[rows]
+        if new.any():  # a new source: statistics start again (RFC 3550 A.1 init_seq)
+            r, first = rows[new], seq[new]
+            self.ssrc[r], self.base_seq[r], self.max_seq[r] = ssrc[new], first, first
+            self.received[r] = self.cycles[r] = self.expected_prior[r] = 0
+            self.received_prior[r] = 0
+            self.jitter[r] = 0.0
+            self.has_transit[r] = False
+        max_seq = self.max_seq[rows]
+        in_order = ((seq - max_seq) & 0xFFFF) < 0x8000  # in order, with a gap maybe
+        self.cycles[rows] += np.where(in_order & (seq < max_seq), 1 << 16, 0)
+        self.max_seq[rows] = np.where(in_order, seq, max_seq)
+        self.received[rows] += 1
+        transit = arrival - timestamp
+        jitter = self.jitter[rows]
+        d = np.abs(transit - self.transit[rows])
+        self.jitter[rows] = np.where(self.has_transit[rows], jitter + (d - jitter) / 16, jitter)
+        self.transit[rows] = transit
+        self.has_transit[rows] = True
+
+
+class ReceptionStats:
+    """What we received of one remote SSRC: a row of ``bank`` (by default its own)."""
+
+    def __init__(self, clock_rate: int = 8000, bank: ReceptionBank | None = None) -> None:
         self.clock_rate = clock_rate
-        self.ssrc: int | None = None
-        self.received = 0
-        self.jitter = 0.0  # timestamp units
-        self._base_seq = 0
-        self._max_seq = 0
-        self._cycles = 0
-        self._transit: int | None = None
-        self._expected_prior = 0
-        self._received_prior = 0
+        self.bank = bank or ReceptionBank(rows=1)
+        self.row = self.bank.add()
+
+    def move_to(self, bank: ReceptionBank) -> None:
+        """Carry these statistics into ``bank`` (a media tick's bank, or a private one)."""
+        if bank is not self.bank:
+            self.row = self.bank.move(self.row, bank)
+            self.bank = bank
 
     def update(self, ssrc: int, seq: int, timestamp: int, arrival: int) -> None:
         """One RTP packet; ``arrival`` is the local clock in timestamp units."""
-        if ssrc != self.ssrc:
-            self._reset(ssrc, seq)
-        delta = (seq - self._max_seq) & 0xFFFF
-        if delta < 0x8000:  # in order (with a gap maybe)
-            if seq < self._max_seq:
-                self._cycles += 1 << 16
-            self._max_seq = seq
-        self.received += 1
-        transit = arrival - timestamp
-        if self._transit is not None:
-            d = abs(transit - self._transit)
-            self.jitter += (d - self.jitter) / 16
-        self._transit = transit
+        self.bank.update(*(np.array([v]) for v in (self.row, ssrc, seq, timestamp, arrival)))
 
-    def _reset(self, ssrc: int, seq: int) -> None:
-        """A new source: statistics start again (RFC 3550 A.1 init_seq)."""
-        self.ssrc, self._base_seq, self._max_seq = ssrc, seq, seq
-        self.received, self.jitter, self._cycles = 0, 0.0, 0
-        self._transit = None
-        self._expected_prior = self._received_prior = 0
+    def _get(self, name: str) -> int:
+        return int(getattr(self.bank, name)[self.row])
+
+    @property
+    def ssrc(self) -> int | None:
+        ssrc = self._get("ssrc")
+        return None if ssrc < 0 else ssrc
+
+    @property
+    def received(self) -> int:
+        return self._get("received")
+
+    @property
+    def jitter(self) -> float:
+        """Interarrival jitter, timestamp units (RFC 3550 A.8)."""
+        return float(self.bank.jitter[self.row])
 
     @property
     def extended_max(self) -> int:
-        return self._cycles + self._max_seq
+        return self._get("cycles") + self._get("max_seq")
 
     @property
     def expected(self) -> int:
-        return self.extended_max - self._base_seq + 1 if self.ssrc is not None else 0
+        return self.extended_max - self._get("base_seq") + 1 if self.ssrc is not None else 0
 
     @property
     def lost(self) -> int:
@@ -111,11 +169,14 @@ class ReceptionStats:
 
     def block(self) -> ReportBlock | None:
         """A report block for the interval since the previous one (None before any packet)."""
-        if self.ssrc is None:
+        ssrc = self.ssrc
+        if ssrc is None:
             return None
-        expected_interval = self.expected - self._expected_prior
-        received_interval = self.received - self._received_prior
-        self._expected_prior, self._received_prior = self.expected, self.received
+        bank, row = self.bank, self.row
+        expected, received = self.expected, self.received
+        expected_interval = expected - int(bank.expected_prior[row])
+        received_interval = received - int(bank.received_prior[row])
+        bank.expected_prior[row], bank.received_prior[row] = expected, received
         lost_interval = expected_interval - received_interval
         fraction = (
             lost_interval / expected_interval
@@ -123,7 +184,7 @@ class ReceptionStats:
             else 0.0
         )
         return ReportBlock(
-            self.ssrc, fraction, self.lost, self.extended_max & 0xFFFFFFFF, int(self.jitter)
+            ssrc, fraction, self.lost, self.extended_max & 0xFFFFFFFF, int(self.jitter)
         )
 
 

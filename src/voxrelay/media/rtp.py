@@ -10,6 +10,9 @@ from __future__ import annotations
 import secrets
 import struct
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 _HEADER = struct.Struct("!BBHII")
 
@@ -143,3 +146,63 @@ class RtpStream:
 
     def advance(self, samples: int) -> None:
         self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF
+
+
+@dataclass(slots=True)
+class Datagrams:
+    """Datagrams as rows of a matrix, for handling a tick's packets at once: datagram k is
+    ``data[k, :size[k]]`` (uint8, ``room`` bytes per row), received at ``arrival[k]``
+    (``time.monotonic()`` seconds)."""
+
+    data: np.ndarray[Any, np.dtype[np.uint8]]
+    size: np.ndarray[Any, np.dtype[np.int64]]
+    arrival: np.ndarray[Any, np.dtype[np.float64]]
+
+    @classmethod
+    def from_list(cls, items: list[tuple[bytes, float]], room: int) -> Datagrams:
+        """``(datagram, arrival)`` pairs; datagrams longer than ``room`` are cut (their
+        ``size`` says so)."""
+        data = np.zeros((len(items), room), dtype=np.uint8)
+        for k, (datagram, _) in enumerate(items):
+            cut = datagram[:room]
+            data[k, : len(cut)] = np.frombuffer(cut, dtype=np.uint8)
+        size = np.fromiter((len(d) for d, _ in items), dtype=np.int64, count=len(items))
+        arrival = np.fromiter((a for _, a in items), dtype=np.float64, count=len(items))
+        return cls(data, size, arrival)
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+    def pick(self, mask: Any) -> Datagrams:
+        return Datagrams(self.data[mask], self.size[mask], self.arrival[mask])
+
+    def bytes(self, k: int) -> bytes:
+        return self.data[k, : self.size[k]].tobytes()
+
+
+@dataclass(slots=True)
+class Headers:
+    """The fixed RTP headers (RFC 3550 §5.1) of a matrix of datagrams, as int64 arrays.
+    ``plain`` marks version 2 without padding, extension or CSRC (payload at byte 12)."""
+
+    plain: np.ndarray[Any, np.dtype[np.bool_]]
+    payload_type: np.ndarray[Any, np.dtype[np.int64]]
+    marker: np.ndarray[Any, np.dtype[np.bool_]]
+    sequence: np.ndarray[Any, np.dtype[np.int64]]
+    timestamp: np.ndarray[Any, np.dtype[np.int64]]
+    ssrc: np.ndarray[Any, np.dtype[np.int64]]
+
+    @classmethod
+    def parse(cls, data: np.ndarray[Any, np.dtype[np.uint8]]) -> Headers:
+        """Read the first 12 bytes of each row of ``data`` (k, >= 12)."""
+        head = np.ascontiguousarray(data[:, :12])
+        words = head.view(">u4").astype(np.int64)  # (k, 3)
+        b1 = head[:, 1].astype(np.int64)
+        return cls(
+            head[:, 0] == 0x80,
+            b1 & 0x7F,
+            (b1 & 0x80) != 0,
+            words[:, 0] & 0xFFFF,
+            words[:, 1],
+            words[:, 2],
+        )

@@ -33,6 +33,7 @@ from typing import Protocol, cast
 import numpy as np
 
 from voxrelay.media.ports import bind_rtp_socket
+from voxrelay.media.rtp import Datagrams
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class RtpSocketSet:
         self.capacity = capacity
         self._receivers: list[Receiver | None] = [None] * capacity
         self._free = list(range(capacity - 1, -1, -1))
-        self._buf = np.zeros(BATCH * DATAGRAM_ROOM, dtype=np.uint8)
+        self._buf = np.zeros((BATCH, DATAGRAM_ROOM), dtype=np.uint8)
         self._slots = np.zeros(BATCH, dtype=np.int32)
         self._lens = np.zeros(BATCH, dtype=np.int32)
         self._arrivals = np.zeros(BATCH, dtype=np.float64)
@@ -225,38 +226,52 @@ class RtpSocketSet:
         handle.remote = remote
         return handle
 
-    def poll(self) -> int:
-        """Hand every datagram waiting on the set's sockets to its receiver, with its arrival
-        time (``time.monotonic()`` seconds); returns how many. Never blocks."""
-        total: int = 0
-        buf = self._buf
+    def poll(self) -> tuple[list[Receiver | None], Datagrams]:
+        """Every datagram waiting on the set's sockets, without blocking, with the receiver
+        (Leg) of each. Rows of the ``Datagrams`` view a buffer the next poll reuses; a size
+        of -1 marks a datagram longer than ``DATAGRAM_ROOM`` (cut off: drop it)."""
+        chunks: list[Datagrams] = []
+        receivers: list[Receiver | None] = []
         while True:
             count: int = self._lib.rtpio_recv(
                 self._set,
-                buf.ctypes.data,
+                self._buf.ctypes.data,
                 DATAGRAM_ROOM,
                 self._slots.ctypes.data,
                 self._lens.ctypes.data,
                 self._arrivals.ctypes.data,
                 BATCH,
             )
-            if count <= 0:
-                return total
-            total += count
-            receivers = self._receivers
-            slots = self._slots[:count].tolist()
-            lens = self._lens[:count].tolist()
-            arrivals = self._arrivals[:count].tolist()
-            data = buf.data
-            for k in range(count):
-                receiver, size = receivers[slots[k]], lens[k]
-                if size < 0:
-                    self.invalid += 1
-                elif receiver is not None:
-                    start = k * DATAGRAM_ROOM
-                    receiver.deliver(bytes(data[start : start + size]), arrivals[k])
+            count = max(count, 0)
+            self.invalid += int(np.count_nonzero(self._lens[:count] < 0))
+            table = self._receivers
+            receivers += [table[slot] for slot in self._slots[:count].tolist()]
+            chunk = Datagrams(
+                self._buf[:count],
+                self._lens[:count].astype(np.int64),
+                self._arrivals[:count].copy(),
+            )
             if count < BATCH:
-                return total
+                if not chunks:
+                    return receivers, chunk
+                chunks.append(chunk)
+                return receivers, Datagrams(
+                    np.concatenate([c.data for c in chunks]),
+                    np.concatenate([c.size for c in chunks]),
+                    np.concatenate([c.arrival for c in chunks]),
+                )
+            chunks.append(chunk.pick(slice(None)))  # a copy: the buffer is read into again
+
+    def deliver(self) -> int:
+        """``poll`` and hand each datagram to its receiver's ``deliver`` (for sets no
+        ``LegBatch`` ticks); returns how many were delivered."""
+        receivers, datagrams = self.poll()
+        delivered = 0
+        for k, receiver in enumerate(receivers):
+            if receiver is not None and datagrams.size[k] >= 0:
+                receiver.deliver(datagrams.bytes(k), float(datagrams.arrival[k]))
+                delivered += 1
+        return delivered
 
     def flush(self) -> int:
         """Send every packet queued by the handles since the last flush; returns how many
