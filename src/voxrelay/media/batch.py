@@ -32,7 +32,7 @@ import numpy as np
 from voxrelay.media.frames import FRAME, SILENCE, Frame
 from voxrelay.media.jitterbuffer import Arrivals, Ints, JitterBank
 from voxrelay.media.rtcp import ReceptionBank
-from voxrelay.media.rtp import Datagrams, Headers
+from voxrelay.media.rtp import Datagrams, Headers, StreamBank
 
 if TYPE_CHECKING:
     from voxrelay.media.leg import Leg
@@ -50,7 +50,17 @@ class BatchIO(Protocol):
         """The datagrams waiting, with the receiver (a Leg, or None) of each."""
         ...
 
-    def flush(self) -> int: ...
+    def flush(self) -> int:
+        """Send what the legs' handles queued."""
+        ...
+
+    def slots_of(self, legs: list[Any]) -> list[int]:
+        """Each leg's socket in the set, or -1."""
+        ...
+
+    def send_rows(self, slots: Ints, packets: np.ndarray[Any, Any]) -> int:
+        """Send packet ``packets[k]`` on socket ``slots[k]``."""
+        ...
 
 
 class LegBatch:
@@ -66,12 +76,14 @@ class LegBatch:
         self.io = io
         self.jitter = JitterBank()
         self.reception = ReceptionBank()
+        self.streams = StreamBank()
 
     def add(self, leg: Leg) -> None:
         """Tick ``leg`` with the others; its receive state moves into the batch's banks."""
         if id(leg) not in self._legs:
             leg.jitter.move_to(self.jitter)
             leg.reception.move_to(self.reception)
+            leg.stream.move_to(self.streams)
             self._legs[id(leg)] = leg
             self._changed()
 
@@ -80,6 +92,7 @@ class LegBatch:
         if self._legs.pop(id(leg), None) is not None:
             leg.jitter.move_to(JitterBank(rows=1))
             leg.reception.move_to(ReceptionBank(rows=1))
+            leg.stream.move_to(StreamBank(rows=1))
             self._changed()
 
     def _changed(self) -> None:
@@ -102,7 +115,7 @@ class LegBatch:
         receivers, datagrams = io.poll()
         owner = self._owners(receivers, datagrams)
         if self._list:
-            tick_legs(self._list, n, io.flush, (owner, datagrams))
+            tick_legs(self._list, n, io, (owner, datagrams))
         io.flush()  # what the tick sent after its audio (RTCP)
 
     def _owners(self, receivers: list[Any], datagrams: Datagrams) -> list[int]:
@@ -123,19 +136,19 @@ class LegBatch:
 def tick_legs(
     legs: Sequence[Leg],
     n: int,
-    sent: Callable[[], object] | None = None,
+    io: BatchIO | None = None,
     arrived: tuple[Sequence[int], Datagrams] | None = None,
 ) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring.
 
-    ``sent`` is called once every leg's audio packet is handed to its ``send``. ``arrived``
-    is ``(owner, datagrams)``: datagrams read for the legs, datagram k for ``legs[owner[k]]``
-    (besides what the legs' own inboxes hold)."""
-    said, said_row = _said(legs)
-    _send(legs, said, said_row)  # first: the send times should not depend on the rest
-    if sent is not None:
-        sent()
+    With ``io`` (the legs' socket set), packets of legs with a socket there are sent through
+    it. ``arrived`` is ``(owner, datagrams)``: datagrams read for the legs, datagram k for
+    ``legs[owner[k]]`` (-1: none), besides what the legs' own inboxes hold."""
     sides = _Sides(legs)
+    said, said_row = _said(legs)
+    _send(legs, sides, said, said_row, io)  # first: the send times should not depend on the rest
+    if io is not None:
+        io.flush()
     _receive_inboxes(legs, sides)
     if arrived is not None and len(arrived[1]):
         owner = np.asarray(arrived[0], dtype=np.int64)
@@ -151,19 +164,24 @@ def tick_legs(
     _feed_listeners(legs, heard, heard_row, said, said_row)
     for leg in legs:
         leg.finish_tick(n)
+    for members in sides.groups:  # the RTP clock of every stream on by one frame
+        legs[int(members[0])].stream.bank.advance(sides.stream_row[members], FRAME)
 
 
 class _Sides:
-    """The receive side of each leg in a tick: its jitter buffer's and reception statistics'
-    rows, grouped by the banks holding them (one group for a ``LegBatch``)."""
+    """Where each leg's state is in a tick: the rows of its jitter buffer, reception
+    statistics and RTP stream, grouped by the banks holding them (one group for a
+    ``LegBatch``)."""
 
     def __init__(self, legs: Sequence[Leg]) -> None:
         self.jitter_row = np.array([leg.jitter.row for leg in legs], dtype=np.int64)
         self.reception_row = np.array([leg.reception.row for leg in legs], dtype=np.int64)
+        self.stream_row = np.array([leg.stream.row for leg in legs], dtype=np.int64)
         self.payload_type = np.array([leg.codec.payload_type for leg in legs], dtype=np.int64)
-        groups: dict[tuple[int, int], list[int]] = {}
+        groups: dict[tuple[int, int, int], list[int]] = {}
         for i, leg in enumerate(legs):
-            groups.setdefault((id(leg.jitter.bank), id(leg.reception.bank)), []).append(i)
+            key = (id(leg.jitter.bank), id(leg.reception.bank), id(leg.stream.bank))
+            groups.setdefault(key, []).append(i)
         self.groups = [np.array(members, dtype=np.int64) for members in groups.values()]
         self.group = np.zeros(len(legs), dtype=np.int64)
         for g, members in enumerate(self.groups):
@@ -322,21 +340,43 @@ def _row(matrix: Matrix, row: int) -> Frame:
     return SILENCE if row < 0 else matrix[row].copy()
 
 
-def _send(legs: Sequence[Leg], said: Matrix, said_row: list[int]) -> None:
-    groups: dict[str, list[int]] = {}
+def _send(
+    legs: Sequence[Leg], sides: _Sides, said: Matrix, said_row: list[int], io: BatchIO | None
+) -> None:
+    """Each sending leg's packet: encoded in one table lookup per codec and packetised for
+    all legs at once; handed to the socket set in one call, or to each leg's ``send``."""
+    fast: list[int] = []
     for i, leg in enumerate(legs):
-        row = said_row[i]
         if leg.send is None or not leg.active:
             continue
         if leg.digit_senders:  # RFC 4733 events to interleave: the leg's own path
+            row = said_row[i]
             leg.send_frame(SILENCE if row < 0 else said[row])
-        elif row < 0 or leg.muted:
-            leg.send_payload(None)
         else:
-            groups.setdefault(leg.codec.name, []).append(i)
-    for members in groups.values():
-        codec = legs[members[0]].codec
-        picked = said[[said_row[i] for i in members]]
-        encoded = codec.encode_table.take(picked.view(np.uint16)).tobytes()
-        for k, i in enumerate(members):
-            legs[i].send_payload(encoded[k * FRAME : (k + 1) * FRAME])
+            fast.append(i)
+    if not fast:
+        return
+    members = np.array(fast, dtype=np.int64)
+    rows = np.array([-1 if legs[i].muted else said_row[i] for i in fast], dtype=np.int64)
+    payload = np.empty((len(fast), FRAME), dtype=np.uint8)
+    codecs: dict[str, list[int]] = {}
+    for k, i in enumerate(fast):
+        codecs.setdefault(legs[i].codec.name, []).append(k)
+    for ks in codecs.values():
+        table = legs[fast[ks[0]]].codec.encode_table
+        payload[ks] = table.take(said[rows[ks]].view(np.uint16))  # row -1: the zero row
+    packets = np.empty((len(fast), ROOM), dtype=np.uint8)
+    group = sides.group[members]
+    for picked in _split(group, len(sides.groups)):
+        m = members[picked]
+        bank = legs[int(m[0])].stream.bank
+        packets[picked] = bank.pack(sides.stream_row[m], sides.payload_type[m], payload[picked])
+    slots = np.asarray(io.slots_of([legs[i] for i in fast]) if io else [-1] * len(fast))
+    native = slots >= 0
+    if native.any():
+        assert io is not None
+        io.send_rows(slots[native], packets[native])
+    for k in np.flatnonzero(~native).tolist():
+        send = legs[fast[k]].send
+        assert send is not None
+        send(packets[k].tobytes())

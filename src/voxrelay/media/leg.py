@@ -226,11 +226,11 @@ class Leg:
             self.send_payload(None if self.muted or said is SILENCE else self.codec.encode(said))
 
     def finish_tick(self, n: int) -> None:
-        """End tick ``n``: RTCP when due, the stream clock on, the inactivity check."""
+        """End tick ``n``: RTCP when due, the inactivity check. (The batch then moves every
+        stream's RTP clock on by one frame.)"""
         due = self.rtcp_interval_ticks and n % self.rtcp_interval_ticks == 0
         if due and self.send is not None and self.active:
             self.send(self.rtcp_report())
-        self.stream.advance(FRAME)
         self._check_inactivity()
 
     def rtcp_report(self) -> bytes:

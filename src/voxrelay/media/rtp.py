@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import secrets
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from voxrelay.media.soa import Column, Table
+
+Ints = np.ndarray[Any, np.dtype[np.int64]]
 
 _HEADER = struct.Struct("!BBHII")
 
@@ -106,19 +110,82 @@ class RtpPacket:
         )
 
 
-@dataclass(slots=True)
+class StreamBank(Table):
+    """The sending side of many RTP streams, one row each (RFC 3550 §5.1): SSRC, sequence
+    number and timestamp of the next packet, packet and octet counts. ``pack`` makes the
+    next packet of many streams at once."""
+
+    def __init__(self, rows: int = 4) -> None:
+        columns = {name: Column(np.int64) for name in _STREAM_FIELDS}
+        super().__init__(columns, rows)
+
+    def pack(self, rows: Ints, payload_type: Ints, payloads: np.ndarray[Any, Any]) -> Any:
+        """The next packet of each row's stream, one per row of ``payloads`` (k, n) uint8:
+        a (k, 12 + n) uint8 matrix of RTP packets with plain headers."""
+        count, size = payloads.shape
+        sequence = (self.sequence[rows] + 1) & 0xFFFF
+        self.sequence[rows] = sequence
+        self.packets[rows] += 1
+        self.octets[rows] += size
+        out = np.empty((count, 12 + size), dtype=np.uint8)
+        words = np.empty((count, 3), dtype=">u4")
+        words[:, 0] = 0x80000000 | ((payload_type & 0x7F) << 16) | sequence
+        words[:, 1] = self.timestamp[rows]
+        words[:, 2] = self.ssrc[rows]
+        out[:, :12] = words.view(np.uint8)
+        out[:, 12:] = payloads
+        return out
+
+    def advance(self, rows: Ints, samples: int) -> None:
+        self.timestamp[rows] = (self.timestamp[rows] + samples) & 0xFFFFFFFF
+
+
+_STREAM_FIELDS = ("ssrc", "sequence", "timestamp", "packets", "octets")
+
+
+def _field(name: str) -> property:
+    def get(self: RtpStream) -> int:
+        return int(getattr(self.bank, name)[self.row])
+
+    def set_(self: RtpStream, value: int) -> None:
+        getattr(self.bank, name)[self.row] = value
+
+    return property(get, set_)
+
+
 class RtpStream:
-    """The sending side of one stream: random SSRC, sequence and timestamp origin (RFC 3550 §5.1).
+    """The sending side of one stream, a row of ``bank`` (by default its own): random SSRC,
+    sequence and timestamp origin (RFC 3550 §5.1).
 
     ``timestamp`` is the media clock of the next frame in samples; ``advance(n)`` moves it on.
     """
 
-    clock_rate: int = 8000
-    ssrc: int = field(default_factory=lambda: secrets.randbits(32))
-    sequence: int = field(default_factory=lambda: secrets.randbits(16))
-    timestamp: int = field(default_factory=lambda: secrets.randbits(32))
-    packets: int = 0
-    octets: int = 0
+    ssrc = _field("ssrc")
+    sequence = _field("sequence")
+    timestamp = _field("timestamp")
+    packets = _field("packets")
+    octets = _field("octets")
+
+    def __init__(
+        self,
+        clock_rate: int = 8000,
+        ssrc: int | None = None,
+        sequence: int | None = None,
+        timestamp: int | None = None,
+        bank: StreamBank | None = None,
+    ) -> None:
+        self.clock_rate = clock_rate
+        self.bank = bank or StreamBank(rows=1)
+        self.row = self.bank.add()
+        self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
+        self.sequence = secrets.randbits(16) if sequence is None else sequence
+        self.timestamp = secrets.randbits(32) if timestamp is None else timestamp
+
+    def move_to(self, bank: StreamBank) -> None:
+        """Carry this stream's state into ``bank`` (a media tick's bank, or a private one)."""
+        if bank is not self.bank:
+            self.row = self.bank.move(self.row, bank)
+            self.bank = bank
 
     def packet(
         self,
@@ -137,12 +204,7 @@ class RtpStream:
 
     def pack(self, payload: bytes, payload_type: int) -> bytes:
         """``packet(payload, payload_type).serialize()`` without building the packet object."""
-        self.sequence = (self.sequence + 1) & 0xFFFF
-        self.packets += 1
-        self.octets += len(payload)
-        ts, ssrc = self.timestamp & 0xFFFFFFFF, self.ssrc & 0xFFFFFFFF
-        header = _HEADER.pack(0x80, payload_type & 0x7F, self.sequence, ts, ssrc)
-        return header + payload
+        return self.packet(payload, payload_type).serialize()
 
     def advance(self, samples: int) -> None:
         self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF

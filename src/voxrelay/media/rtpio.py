@@ -28,7 +28,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -136,7 +136,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "rtpio_set_peer": (i, [p, i, ctypes.c_char_p, i, i]),
         "rtpio_get_peer": (i, [p, i, ctypes.c_char_p, i]),
         "rtpio_recv": (i, [p, p, i, p, p, p, i]),
-        "rtpio_send": (i, [p, ctypes.c_char_p, p, p, p, i]),
+        "rtpio_send": (i, [p, p, p, p, p, i]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)
@@ -191,6 +191,7 @@ class RtpSocketSet:
             raise RtpIoError("rtpio_new failed (out of memory or file descriptors)")
         self.capacity = capacity
         self._receivers: list[Receiver | None] = [None] * capacity
+        self._slot_of: dict[int, int] = {}  # id(receiver) -> slot
         self._free = list(range(capacity - 1, -1, -1))
         self._buf = np.zeros((BATCH, DATAGRAM_ROOM), dtype=np.uint8)
         self._slots = np.zeros(BATCH, dtype=np.int32)
@@ -222,6 +223,7 @@ class RtpSocketSet:
             self._free.append(slot)
             raise RtpIoError(-error, f"cannot register an RTP socket: {os.strerror(-error)}")
         self._receivers[slot] = receiver
+        self._slot_of[id(receiver)] = slot
         handle = RtpHandle(self, slot, sock, receiver, latch)
         handle.remote = remote
         return handle
@@ -296,6 +298,32 @@ class RtpSocketSet:
             )
         )
 
+    def slots_of(self, receivers: list[Receiver]) -> list[int]:
+        """The socket (slot) of each receiver, -1 for one without a socket here."""
+        slot_of = self._slot_of
+        return [slot_of.get(id(r), -1) for r in receivers]
+
+    def send_rows(self, slots: np.ndarray[Any, Any], packets: np.ndarray[Any, Any]) -> int:
+        """Send ``packets[k]`` (a (k, size) uint8 matrix) on socket ``slots[k]`` now, each to
+        its socket's remote; returns how many were sent."""
+        count, size = packets.shape
+        if not count:
+            return 0
+        # the arrays stay referenced until the call returns (C reads their memory)
+        block = np.ascontiguousarray(packets)
+        slot_array = np.ascontiguousarray(slots, dtype=np.int32)
+        offsets = np.arange(count, dtype=np.int64) * size
+        lens = np.full(count, size, dtype=np.int32)
+        sent = self._lib.rtpio_send(
+            self._set,
+            block.ctypes.data,
+            slot_array.ctypes.data,
+            offsets.ctypes.data,
+            lens.ctypes.data,
+            count,
+        )
+        return int(sent)
+
     def close(self) -> None:
         """Free the native set (handles must be closed first)."""
         if self._set:
@@ -319,6 +347,9 @@ class RtpSocketSet:
 
     def _release(self, slot: int) -> None:
         self._lib.rtpio_remove(self._set, slot)
+        receiver = self._receivers[slot]
+        if receiver is not None and self._slot_of.get(id(receiver)) == slot:
+            del self._slot_of[id(receiver)]
         self._receivers[slot] = None
         self._out_data = [
             d for s, d in zip(self._out_slots, self._out_data, strict=True) if s != slot
