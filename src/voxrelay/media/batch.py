@@ -73,6 +73,7 @@ class LegBatch:
         self._legs: dict[int, Leg] = {}
         self._index: dict[int, int] = {}  # id(leg) -> its position in the tick's list
         self._list: list[Leg] = []
+        self._sides: _Sides | None = None
         self.io = io
         self.jitter = JitterBank()
         self.reception = ReceptionBank()
@@ -98,6 +99,7 @@ class LegBatch:
     def _changed(self) -> None:
         self._list = list(self._legs.values())
         self._index = {id(leg): i for i, leg in enumerate(self._list)}
+        self._sides = None
 
     def __len__(self) -> int:
         return len(self._legs)
@@ -108,14 +110,16 @@ class LegBatch:
     def tick(self, n: int) -> None:
         """Tick every leg once (the media clock's subscriber)."""
         io = self.io
+        if self._list and self._sides is None:
+            self._sides = _Sides(self._list)
         if io is None:
             if self._list:
-                tick_legs(self._list, n)
+                tick_legs(self._list, n, sides=self._sides)
             return
         receivers, datagrams = io.poll()
         owner = self._owners(receivers, datagrams)
         if self._list:
-            tick_legs(self._list, n, io, (owner, datagrams))
+            tick_legs(self._list, n, io, (owner, datagrams), self._sides)
         io.flush()  # what the tick sent after its audio (RTCP)
 
     def _owners(self, receivers: list[Any], datagrams: Datagrams) -> list[int]:
@@ -138,13 +142,18 @@ def tick_legs(
     n: int,
     io: BatchIO | None = None,
     arrived: tuple[Sequence[int], Datagrams] | None = None,
+    sides: _Sides | None = None,
 ) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring.
 
     With ``io`` (the legs' socket set), packets of legs with a socket there are sent through
     it. ``arrived`` is ``(owner, datagrams)``: datagrams read for the legs, datagram k for
-    ``legs[owner[k]]`` (-1: none), besides what the legs' own inboxes hold."""
-    sides = _Sides(legs)
+    ``legs[owner[k]]`` (-1: none), besides what the legs' own inboxes hold. ``sides`` is
+    where the legs' state is, when the caller keeps it between ticks (``LegBatch``)."""
+    if sides is None:
+        sides = _Sides(legs)
+    else:
+        sides.refresh(legs)
     said, said_row = _said(legs)
     _send(legs, sides, said, said_row, io)  # first: the send times should not depend on the rest
     if io is not None:
@@ -177,7 +186,7 @@ class _Sides:
         self.jitter_row = np.array([leg.jitter.row for leg in legs], dtype=np.int64)
         self.reception_row = np.array([leg.reception.row for leg in legs], dtype=np.int64)
         self.stream_row = np.array([leg.stream.row for leg in legs], dtype=np.int64)
-        self.payload_type = np.array([leg.codec.payload_type for leg in legs], dtype=np.int64)
+        self.refresh(legs)
         groups: dict[tuple[int, int, int], list[int]] = {}
         for i, leg in enumerate(legs):
             key = (id(leg.jitter.bank), id(leg.reception.bank), id(leg.stream.bank))
@@ -186,6 +195,10 @@ class _Sides:
         self.group = np.zeros(len(legs), dtype=np.int64)
         for g, members in enumerate(self.groups):
             self.group[members] = g
+
+    def refresh(self, legs: Sequence[Leg]) -> None:
+        """What may change between ticks without the legs changing banks: the codec."""
+        self.payload_type = np.array([leg.codec.payload_type for leg in legs], dtype=np.int64)
 
 
 def _receive_inboxes(legs: Sequence[Leg], sides: _Sides) -> None:

@@ -27,8 +27,8 @@ quiet phone line below -60). Speech starts after ``SPEECH_ONSET_FRAMES`` (2, 40 
 frames in a row, so a lone click is not speech; once speech has started, any voiced frame
 restarts the end-silence count, which bridges the short pauses between words.
 
-Memory: the media tick copies each frame into blocks of 10 s (160 KB per channel, allocated
-as they fill): 320 bytes per 20 ms and channel, 57.6 MB per mono hour. A recording stops
+Memory: the media tick stages each frame (``media.capture``, 1 s per recorder) and moves
+the stage into blocks of 10 s (160 KB per channel, allocated as they fill): 320 bytes per 20 ms and channel, 57.6 MB per mono hour. A recording stops
 (``finished``) at ``max_length`` or at the hard cap ``MAX_SECONDS`` (4 hours, 230 MB mono,
 460 MB stereo), whichever comes first. Audio in memory is lost if the process dies before finalisation.
 
@@ -55,14 +55,17 @@ import logging
 import os
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import soundfile
 
+from voxrelay.media.capture import CaptureBank
 from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, rows_dbfs
 from voxrelay.media.sources import tone
 
@@ -72,7 +75,6 @@ FRAME_SECONDS = FRAME / RATE
 MAX_SECONDS = 4 * 3600
 """Hard cap on one recording's length, whatever ``max_length`` says (memory bound)."""
 SPEECH_THRESHOLD_DBFS = -45.0
-SPEECH_ONSET_FRAMES = 2
 BEEP_HZ = 1000.0
 BEEP_SECONDS = 0.25
 BEEP_DBFS = -12.0
@@ -167,21 +169,23 @@ class Recorder:
         self.size = 0
         self.finalized = False
         self.error: str | None = None
-        self.speech_detected = False
         self.initial_frames = _frames(initial_timeout)
         self.end_silence_frames = _frames(end_silence_timeout)
         cap = _frames(MAX_SECONDS)
         self.max_frames = min(_frames(max_length), cap) if max_length else cap
-        self.frames_recorded = 0
+        self._row = _BANK.add()  # per-tick counters and staged frames, freed with the recorder
+        weakref.finalize(self, _BANK.remove, self._row)
+        _BANK.threshold[self._row] = speech_threshold_dbfs
+        _BANK.initial[self._row] = self.initial_frames
+        _BANK.end[self._row] = self.end_silence_frames
+        _BANK.limit[self._row] = self.max_frames
+        self._extra_frames = 0  # the frame of silence an empty MP3 needs
         self._left: list[Frame] = []  # full 10 s blocks (500, 160): mono, or speak in stereo
         self._right: list[Frame] = []  # full 10 s blocks: listen in stereo
         self._block = _new_block(stereo)  # the block being filled, (500, 160) or (2, 500, 160)
         self._filled = 0  # frames in self._block
         hears, says = direction != "listen", direction != "speak"
         self._wants = (hears, says and not stereo, says and stereo)  # heard/said into left/right
-        self._analysed = 0
-        self._voiced_run = 0
-        self._silent_run = 0
         self._lock = threading.Lock()
         self._reported = False
         self._task: asyncio.Task[None] | None = None
@@ -192,6 +196,15 @@ class Recorder:
     def active(self) -> bool:
         """True while recording or paused."""
         return self.state in (RecordState.RECORDING, RecordState.PAUSED)
+
+    @property
+    def frames_recorded(self) -> int:
+        """20 ms frames in the recording so far."""
+        return int(_BANK.recorded[self._row]) + self._extra_frames
+
+    @property
+    def speech_detected(self) -> bool:
+        return bool(_BANK.speech[self._row])
 
     @property
     def duration(self) -> float:
@@ -255,26 +268,31 @@ class Recorder:
         left = heard * wants[:, 0:1] + said * wants[:, 1:2]  # int32: no overflow before the clip
         left = np.clip(left, -32768, 32767).astype(np.int16)
         dbfs = rows_dbfs(left)
-        right = None
-        if wants[:, 2].any():
-            right = (said * wants[:, 2:3]).astype(np.int16)
-            dbfs = np.maximum(dbfs, rows_dbfs(right))  # stereo: the louder channel
-        levels = dbfs.tolist()
-        for j, recorder in enumerate(recorders):
-            recorder._capture(
-                left[j], right[j] if recorder.stereo and right is not None else None, levels[j]
-            )
-
-    def _capture(self, left: Frame, right: Frame | None, level: float) -> None:
-        self._append(left, right)
-        self._analyse(level)
-        if self.state is RecordState.RECORDING:
-            self._check_length()
+        rows = np.array([r._row for r in recorders], dtype=np.int64)
+        stereo = np.array([r.stereo for r in recorders], dtype=np.bool_)
+        if not stereo.any():
+            _stage(recorders, rows, left)
+        else:  # stereo: listen on the right channel, the level is the louder channel's
+            right = (said[stereo] * wants[stereo, 2:3]).astype(np.int16)
+            dbfs[stereo] = np.maximum(dbfs[stereo], rows_dbfs(right))
+            _stage(recorders, rows[stereo], left[stereo], right)
+            if not stereo.all():
+                _stage(recorders, rows[~stereo], left[~stereo])
+        no_input, finished = _BANK.analyse(rows, dbfs)
+        for j in no_input.tolist():
+            recorders[j]._end(RecordState.NO_INPUT)
+        for j in finished.tolist():
+            recorders[j]._end(RecordState.FINISHED)
+        for j in np.flatnonzero(_BANK.recorded[rows] >= _BANK.limit[rows]).tolist():
+            if recorders[j].state is RecordState.RECORDING:
+                recorders[j]._end(RecordState.FINISHED)
 
     def _paused_tick(self) -> None:
         if self.pause_behavior == "silence":
-            self._append(SILENCE, SILENCE if self.stereo else None)
-            self._check_length()
+            right = SILENCE[None] if self.stereo else None
+            _stage([self], np.array([self._row]), SILENCE[None], right)
+            if self.frames_recorded >= self.max_frames:
+                self._end(RecordState.FINISHED)
 
     def on_digit(self, digit: str) -> None:
         """A key from the far end: a terminator ends the recording with ``finished``."""
@@ -317,42 +335,29 @@ class Recorder:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _append(self, left: Frame, right: Frame | None) -> None:
-        """Copy one frame per channel into the current 10 s block (so nothing of the
-        caller's is kept); a full block joins the list and a fresh one is allocated."""
-        if right is None:
-            self._block[self._filled] = left
-        else:
-            self._block[0, self._filled] = left
-            self._block[1, self._filled] = right
-        self._filled += 1
-        self.frames_recorded += 1
-        if self._filled == _WRITE_BLOCK:
-            if self.stereo:
-                self._left.append(self._block[0])
-                self._right.append(self._block[1])
+    def _unstage(self) -> None:
+        """Move the staged frames into the 10 s blocks (so nothing of the caller's is kept);
+        a full block joins the list and a fresh one is allocated."""
+        left, right = _BANK.take(self._row, self.stereo)
+        done = 0
+        while done < len(left):
+            count = min(len(left) - done, _WRITE_BLOCK - self._filled)
+            at = slice(self._filled, self._filled + count)
+            if right is None:
+                self._block[at] = left[done : done + count]
             else:
-                self._left.append(self._block)
-            self._block = _new_block(self.stereo)
-            self._filled = 0
-
-    def _analyse(self, level: float) -> None:
-        self._analysed += 1
-        voiced = level >= self.speech_threshold_dbfs
-        self._voiced_run = self._voiced_run + 1 if voiced else 0
-        if self._voiced_run >= SPEECH_ONSET_FRAMES:
-            self.speech_detected = True
-        if not self.speech_detected:
-            if self.initial_frames and self._analysed >= self.initial_frames:
-                self._end(RecordState.NO_INPUT)
-            return
-        self._silent_run = 0 if voiced else self._silent_run + 1
-        if self.end_silence_frames and self._silent_run >= self.end_silence_frames:
-            self._end(RecordState.FINISHED)
-
-    def _check_length(self) -> None:
-        if self.frames_recorded >= self.max_frames:
-            self._end(RecordState.FINISHED)
+                self._block[0, at] = left[done : done + count]
+                self._block[1, at] = right[done : done + count]
+            self._filled += count
+            done += count
+            if self._filled == _WRITE_BLOCK:
+                if self.stereo:
+                    self._left.append(self._block[0])
+                    self._right.append(self._block[1])
+                else:
+                    self._left.append(self._block)
+                self._block = _new_block(self.stereo)
+                self._filled = 0
 
     def _set(self, state: RecordState) -> None:
         self.state = state
@@ -362,6 +367,7 @@ class Recorder:
     def _terminate(self, state: RecordState) -> None:
         """Stop capturing; the terminal state is reported once the file is written."""
         self.state = state
+        self._unstage()
 
     def _end(self, state: RecordState) -> None:
         self._terminate(state)
@@ -398,7 +404,7 @@ class Recorder:
             self.error = None
             self.finalized = True
             if self.frames_recorded == 0 and self.format == "mp3":
-                self.frames_recorded = 1  # the one frame of silence an MP3 needs
+                self._extra_frames = 1  # the one frame of silence an MP3 needs
             self._left, self._right, self._filled = [], [], 0
 
     def _blocks(self) -> list[Frame]:
@@ -456,6 +462,19 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+_BANK = CaptureBank()
+"""The per-tick state of every recorder in the process (one media clock drives them all)."""
+
+
+def _stage(recorders: list[Recorder], rows: Any, left: Frames, right: Frames | None = None) -> None:
+    """Stage one frame for each row; recorders whose stage filled move it into blocks."""
+    full = set(_BANK.capture(rows, left, right).tolist())
+    if full:
+        for recorder in recorders:
+            if recorder._row in full:
+                recorder._unstage()
 
 
 def _new_block(stereo: bool) -> Frames:
