@@ -28,9 +28,10 @@ frames in a row, so a lone click is not speech; once speech has started, any voi
 restarts the end-silence count, which bridges the short pauses between words.
 
 Memory: the media tick stages each frame (``media.capture``, 1 s per recorder) and moves
-the stage into blocks of 10 s (160 KB per channel, allocated as they fill): 320 bytes per 20 ms and channel, 57.6 MB per mono hour. A recording stops
-(``finished``) at ``max_length`` or at the hard cap ``MAX_SECONDS`` (4 hours, 230 MB mono,
-460 MB stereo), whichever comes first. Audio in memory is lost if the process dies before finalisation.
+the stage into blocks of 10 s (160 KB per channel, allocated as they fill): 320 bytes per
+20 ms and channel, 57.6 MB per mono hour. A recording stops (``finished``) at ``max_length``
+or at the hard cap ``MAX_SECONDS`` (4 hours, 230 MB mono, 460 MB stereo), whichever comes
+first. Audio in memory is lost if the process dies before finalisation.
 
 Finalisation writes the file atomically: to a hidden temporary name in the same directory,
 fsync, ``os.replace`` onto ``path``, fsync the directory; ``path`` never holds a partial file,
