@@ -56,6 +56,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 async def _serve(args: argparse.Namespace) -> None:
     import numpy as np
 
+    from voxrelay.cli.serve import tune_gc
     from voxrelay.media.batch import LegBatch
     from voxrelay.media.clock import MediaClock
     from voxrelay.media.codecs import PCMU
@@ -138,6 +139,7 @@ async def _serve(args: argparse.Namespace) -> None:
     else:
         clock.subscribe(batch.tick)
     clock.subscribe(tick_end)
+    tune_gc()  # as `voxrelay serve` does
     clock.start()
     ports += [t.local[1] for t in transports]
     print("PORTS " + json.dumps(ports), flush=True)

@@ -43,6 +43,15 @@ ROOM = 12 + FRAME
 BatchFeed = Callable[[list[Any], Matrix, Matrix], None]
 
 
+_listener_changes = [0]
+
+
+def listeners_changed() -> None:
+    """A listener was added to or removed from some leg (``Leg`` calls this): the batches'
+    listener plans are rebuilt at their next tick."""
+    _listener_changes[0] += 1
+
+
 class BatchIO(Protocol):
     """Sockets polled by the tick rather than by the event loop (``rtpio.RtpSocketSet``)."""
 
@@ -170,7 +179,7 @@ def tick_legs(
     for leg, row in zip(legs, heard_row, strict=True):
         if leg.inband is not None:
             leg.detect_inband(SILENCE if row < 0 else heard[row])
-    _feed_listeners(legs, heard, heard_row, said, said_row)
+    _feed_listeners(legs, sides, heard, heard_row, said, said_row)
     for leg in legs:
         leg.finish_tick(n)
     for members in sides.groups:  # the RTP clock of every stream on by one frame
@@ -186,6 +195,8 @@ class _Sides:
         self.jitter_row = np.array([leg.jitter.row for leg in legs], dtype=np.int64)
         self.reception_row = np.array([leg.reception.row for leg in legs], dtype=np.int64)
         self.stream_row = np.array([leg.stream.row for leg in legs], dtype=np.int64)
+        self._plan: tuple[list[tuple[BatchFeed, list[Any], Ints]], list[tuple[int, Any]]] | None
+        self._plan, self._plan_version = None, -1
         self.refresh(legs)
         groups: dict[tuple[int, int, int], list[int]] = {}
         for i, leg in enumerate(legs):
@@ -195,6 +206,29 @@ class _Sides:
         self.group = np.zeros(len(legs), dtype=np.int64)
         for g, members in enumerate(self.groups):
             self.group[members] = g
+
+    def listener_plan(
+        self, legs: Sequence[Leg]
+    ) -> tuple[list[tuple[BatchFeed, list[Any], Ints]], list[tuple[int, Any]]]:
+        """Who listens to what: listener classes with a batch ``on_frames`` with their
+        instances and those instances' leg positions, and the other listeners with theirs.
+        Kept until a listener is added or removed anywhere (``_listener_changes[0]``)."""
+        if self._plan is None or self._plan_version != _listener_changes[0]:
+            self._plan_version = _listener_changes[0]
+            batched: dict[BatchFeed, tuple[list[Any], list[int]]] = {}
+            singles: list[tuple[int, Any]] = []
+            for i, leg in enumerate(legs):
+                for listener in leg.listeners:
+                    feed = getattr(type(listener), "on_frames", None)
+                    if feed is None:
+                        singles.append((i, listener))
+                    else:
+                        group = batched.setdefault(feed, ([], []))
+                        group[0].append(listener)
+                        group[1].append(i)
+            plan = [(f, ls, np.array(ix, dtype=np.int64)) for f, (ls, ix) in batched.items()]
+            self._plan = (plan, singles)
+        return self._plan
 
     def refresh(self, legs: Sequence[Leg]) -> None:
         """What may change between ticks without the legs changing banks: the codec."""
@@ -329,23 +363,20 @@ def _said(legs: Sequence[Leg]) -> tuple[Matrix, list[int]]:
 
 
 def _feed_listeners(
-    legs: Sequence[Leg], heard: Matrix, heard_row: list[int], said: Matrix, said_row: list[int]
+    legs: Sequence[Leg],
+    sides: _Sides,
+    heard: Matrix,
+    heard_row: list[int],
+    said: Matrix,
+    said_row: list[int],
 ) -> None:
-    batched: dict[BatchFeed, tuple[list[Any], list[int], list[int]]] = {}
-    for i, leg in enumerate(legs):
-        if not leg.listeners:
-            continue
-        for listener in list(leg.listeners):
-            feed = getattr(type(listener), "on_frames", None)
-            if feed is not None:
-                group = batched.setdefault(feed, ([], [], []))
-                group[0].append(listener)
-                group[1].append(heard_row[i])
-                group[2].append(said_row[i])
-            else:
-                listener.on_frame(_row(heard, heard_row[i]), _row(said, said_row[i]))
-    for feed, (listeners, h_rows, s_rows) in batched.items():
-        feed(listeners, heard[h_rows], said[s_rows])
+    batched, singles = sides.listener_plan(legs)
+    for i, listener in singles:
+        listener.on_frame(_row(heard, heard_row[i]), _row(said, said_row[i]))
+    if batched:
+        h, s = np.array(heard_row), np.array(said_row)  # -1 picks the zero row
+        for feed, listeners, members in batched:
+            feed(listeners, heard[h[members]], said[s[members]])
 
 
 def _row(matrix: Matrix, row: int) -> Frame:

@@ -14,11 +14,12 @@ arrive. No packets for ``inactivity_timeout`` seconds while answered fires ``on_
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-from voxrelay.media.batch import tick_legs
+from voxrelay.media.batch import listeners_changed, tick_legs
 from voxrelay.media.codecs import Codec
 from voxrelay.media.digitsender import DigitSender, Step
 from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
@@ -110,8 +111,10 @@ class Leg:
         self.reception = ReceptionStats(codec.clock_rate)
         self.remote_report: ReportBlock | None = None  # what the far end says of our stream
         # An RTCP report every 5 s (RFC 3550 §6.2 minimum) on the RTP port (RFC 5761 mux);
-        # 0 sends none (a peer that did not agree to rtcp-mux).
+        # 0 sends none (a peer that did not agree to rtcp-mux). Each leg reports at its own
+        # phase of the interval, so a thousand legs do not all report on the same tick.
         self.rtcp_interval_ticks = 250
+        self.rtcp_phase = random.randrange(self.rtcp_interval_ticks)
 
     # -- from the network -----------------------------------------------------------------
 
@@ -228,7 +231,7 @@ class Leg:
     def finish_tick(self, n: int) -> None:
         """End tick ``n``: RTCP when due, the inactivity check. (The batch then moves every
         stream's RTP clock on by one frame.)"""
-        due = self.rtcp_interval_ticks and n % self.rtcp_interval_ticks == 0
+        due = self.rtcp_interval_ticks and (n + self.rtcp_phase) % self.rtcp_interval_ticks == 0
         if due and self.send is not None and self.active:
             self.send(self.rtcp_report())
         self._check_inactivity()
@@ -308,6 +311,7 @@ class Leg:
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
+        listeners_changed()
 
     def add_digit_listener(self, listener: DigitListener) -> None:
         self.digit_listeners.append(listener)
@@ -316,6 +320,7 @@ class Leg:
         """Detach every component registered under ``control_id``."""
         self.players = [p for p in self.players if p.control_id != control_id]
         self.listeners = [c for c in self.listeners if c.control_id != control_id]
+        listeners_changed()
         self.digit_listeners = [c for c in self.digit_listeners if c.control_id != control_id]
         for sender in self.digit_senders:
             if sender.control_id == control_id:
