@@ -17,14 +17,15 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from voxrelay.media.batch import listeners_changed, tick_legs
+from voxrelay.media.batch import tick_legs
 from voxrelay.media.codecs import Codec
 from voxrelay.media.digitsender import DigitSender, Step
 from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
 from voxrelay.media.frames import FRAME, SILENCE, Frame, mix
 from voxrelay.media.jitterbuffer import JitterBuffer
+from voxrelay.media.plan import legs_changed
 from voxrelay.media.rtcp import (
     ReceptionStats,
     ReportBlock,
@@ -73,8 +74,35 @@ class DigitListener(Protocol):
     def on_digit(self, digit: str) -> None: ...
 
 
+T = TypeVar("T")
+
+
+class _Setting(Generic[T]):
+    """A leg attribute the batched tick plans around: assigning it calls ``legs_changed``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = "_" + name
+
+    def __get__(self, leg: Any, owner: Any = None) -> T:
+        value: T = getattr(leg, self._name)
+        return value
+
+    def __set__(self, leg: Any, value: T) -> None:
+        setattr(leg, self._name, value)
+        legs_changed()
+
+
 class Leg:
-    """See module docstring. ``send`` is the transport's datagram writer (bytes -> None)."""
+    """See module docstring. ``send`` is the transport's datagram writer (bytes -> None).
+
+    Change components through the methods (``add_player``, ``add_listener``, ``remove``...)
+    and settings by assignment: the batched tick keeps a plan of who does what until then."""
+
+    codec: _Setting[Codec] = _Setting()
+    send: _Setting[Callable[[bytes], None] | None] = _Setting()
+    inband: _Setting[DtmfDetector | None] = _Setting()
+    active: _Setting[bool] = _Setting()
+    muted: _Setting[bool] = _Setting()
 
     def __init__(
         self,
@@ -93,7 +121,7 @@ class Leg:
         self.listeners: list[Listener] = []
         self.digit_listeners: list[DigitListener] = []
         self.on_digit: Callable[[str], None] | None = None
-        self.send: Callable[[bytes], None] | None = None
+        self.send = None
         self.inbox: list[tuple[bytes, float]] = []  # (datagram, arrival) for the next tick
         self.on_inactive: Callable[[], None] | None = None
         self._events = TelephoneEventReceiver()
@@ -163,14 +191,12 @@ class Leg:
         """Advance one 20 ms frame (called by the media clock, or through a ``LegBatch``)."""
         tick_legs((self,), n)
 
-    def start_tick(self, n: int) -> bool:
-        """Tick ``n`` begins (after this tick's datagrams are handled); True when something
-        listens to what the leg hears, so its frame is worth decoding."""
+    def start_tick(self, n: int) -> None:
+        """Tick ``n`` begins (after this tick's datagrams are handled)."""
         if not self._ticked:  # the clock's tick numbers run from its start, not the leg's
             self._ticked = True
             self._last_rx_tick = n
         self._tick = n
-        return bool(self.listeners) or self.inband is not None
 
     def note_received(self, count: int) -> int:
         """``count`` RTP packets arrived (the batched path); returns the tick they count in."""
@@ -206,6 +232,7 @@ class Leg:
     def _drop(self, player: Player) -> None:
         if player in self.players:  # its end callback may have removed it already
             self.players.remove(player)
+            legs_changed()
 
     def send_payload(self, payload: bytes | None) -> None:
         """Send one audio packet with ``payload`` (None: encoded silence)."""
@@ -284,11 +311,13 @@ class Leg:
             if step is not None:
                 return step
             self.digit_senders.pop(0)
+            legs_changed()
         return None
 
     def add_digit_sender(self, sender: DigitSender) -> None:
         """Queue RFC 4733 keys; senders run one after another. Needs ``telephone_event``."""
         self.digit_senders.append(sender)
+        legs_changed()
 
     def _digits(self, events: list[DtmfEvent]) -> None:
         for event in events:
@@ -308,10 +337,11 @@ class Leg:
 
     def add_player(self, player: Player) -> None:
         self.players.append(player)
+        legs_changed()
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
-        listeners_changed()
+        legs_changed()
 
     def add_digit_listener(self, listener: DigitListener) -> None:
         self.digit_listeners.append(listener)
@@ -320,7 +350,7 @@ class Leg:
         """Detach every component registered under ``control_id``."""
         self.players = [p for p in self.players if p.control_id != control_id]
         self.listeners = [c for c in self.listeners if c.control_id != control_id]
-        listeners_changed()
+        legs_changed()
         self.digit_listeners = [c for c in self.digit_listeners if c.control_id != control_id]
         for sender in self.digit_senders:
             if sender.control_id == control_id:

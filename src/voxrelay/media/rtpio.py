@@ -32,6 +32,7 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
+from voxrelay.media.plan import legs_changed
 from voxrelay.media.ports import bind_rtp_socket
 from voxrelay.media.rtp import Datagrams
 
@@ -224,6 +225,7 @@ class RtpSocketSet:
             raise RtpIoError(-error, f"cannot register an RTP socket: {os.strerror(-error)}")
         self._receivers[slot] = receiver
         self._slot_of[id(receiver)] = slot
+        legs_changed()  # batches re-plan which socket each leg sends on
         handle = RtpHandle(self, slot, sock, receiver, latch)
         handle.remote = remote
         return handle
@@ -351,6 +353,7 @@ class RtpSocketSet:
         if receiver is not None and self._slot_of.get(id(receiver)) == slot:
             del self._slot_of[id(receiver)]
         self._receivers[slot] = None
+        legs_changed()
         self._out_data = [
             d for s, d in zip(self._out_slots, self._out_data, strict=True) if s != slot
         ]

@@ -1,0 +1,118 @@
+"""What the batched media tick needs to know about its legs, kept between ticks.
+
+Per tick, ``media.batch`` works on arrays over all legs. ``TickPlan`` holds what would
+otherwise take a Python loop over the legs every 20 ms: where each leg's state is (its rows
+in the jitter, reception and stream banks, grouped by bank) and who does what (which legs
+send through the vectorised path or their own, are muted, listen, detect in-band DTMF, have
+players; which listeners take a whole batch). The part that depends on the legs' settings
+and components is rebuilt when any leg reports a change (``legs_changed``, called by
+``Leg`` and the socket set); the rows only change when legs join or leave a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from voxrelay.media.codecs import Codec
+
+if TYPE_CHECKING:
+    from voxrelay.media.leg import Leg
+
+Ints = np.ndarray[Any, np.dtype[np.int64]]
+Matrix = np.ndarray[Any, np.dtype[np.int16]]
+BatchFeed = Callable[[list[Any], Matrix, Matrix], None]
+_changes = [0]
+
+
+def legs_changed() -> None:
+    """Some leg changed what it does (a component or a setting): every plan rebuilds its
+    roles at its next tick."""
+    _changes[0] += 1
+
+
+@dataclass(slots=True)
+class Roles:
+    """Who does what this tick (positions in the tick's list of legs)."""
+
+    payload_type: Ints  # each leg's codec payload type
+    codecs: list[tuple[Codec, Ints]]  # legs by codec
+    fast_send: Ints  # legs whose packet the batch makes (no RFC 4733 keys being sent)
+    own_send: list[int]  # legs sending keys: their own path
+    muted: Any  # bool per fast_send entry: send encoded silence
+    slots: Ints  # socket set slot per fast_send entry, -1: the leg's own ``send``
+    listening: Any  # bool per leg: someone listens to what it hears
+    inband: list[int]  # legs detecting in-band DTMF
+    players: list[int]  # legs with players
+    feeds: list[tuple[BatchFeed, list[Any], Ints]]  # batch listeners and their legs
+    singles: list[tuple[int, Any]]  # other listeners with their leg
+
+
+class TickPlan:
+    """See module docstring. ``slots_of`` maps legs to socket set slots (-1: none)."""
+
+    def __init__(
+        self, legs: Sequence[Leg], slots_of: Callable[[list[Any]], list[int]] | None = None
+    ) -> None:
+        self.jitter_row = np.array([leg.jitter.row for leg in legs], dtype=np.int64)
+        self.reception_row = np.array([leg.reception.row for leg in legs], dtype=np.int64)
+        self.stream_row = np.array([leg.stream.row for leg in legs], dtype=np.int64)
+        banks: dict[tuple[int, int, int], list[int]] = {}
+        for i, leg in enumerate(legs):
+            key = (id(leg.jitter.bank), id(leg.reception.bank), id(leg.stream.bank))
+            banks.setdefault(key, []).append(i)
+        self.groups = [np.array(members, dtype=np.int64) for members in banks.values()]
+        self.group = np.zeros(len(legs), dtype=np.int64)
+        for g, members in enumerate(self.groups):
+            self.group[members] = g
+        self._slots_of = slots_of
+        self._roles: Roles | None = None
+        self._version = -1
+
+    def roles(self, legs: Sequence[Leg]) -> Roles:
+        """Who does what, rebuilt after any ``legs_changed``."""
+        if self._roles is None or self._version != _changes[0]:
+            self._version = _changes[0]
+            self._roles = self._build(legs)
+        return self._roles
+
+    def _build(self, legs: Sequence[Leg]) -> Roles:
+        fast: list[int] = []
+        own: list[int] = []
+        for i, leg in enumerate(legs):
+            if leg.send is not None and leg.active:
+                (own if leg.digit_senders else fast).append(i)
+        by_codec: dict[str, list[int]] = {}
+        for i, leg in enumerate(legs):
+            by_codec.setdefault(leg.codec.name, []).append(i)
+        fast_legs = [legs[i] for i in fast]
+        slots = self._slots_of(fast_legs) if self._slots_of else [-1] * len(fast)
+        feeds: dict[BatchFeed, tuple[list[Any], list[int]]] = {}
+        singles: list[tuple[int, Any]] = []
+        for i, leg in enumerate(legs):
+            for listener in leg.listeners:
+                feed = getattr(type(listener), "on_frames", None)
+                if feed is None:
+                    singles.append((i, listener))
+                else:
+                    group = feeds.setdefault(feed, ([], []))
+                    group[0].append(listener)
+                    group[1].append(i)
+        return Roles(
+            payload_type=np.array([leg.codec.payload_type for leg in legs], dtype=np.int64),
+            codecs=[(legs[m[0]].codec, np.array(m, dtype=np.int64)) for m in by_codec.values()],
+            fast_send=np.array(fast, dtype=np.int64),
+            own_send=own,
+            muted=np.array([leg.muted for leg in fast_legs], dtype=np.bool_),
+            slots=np.array(slots, dtype=np.int64),
+            listening=np.array(
+                [bool(leg.listeners) or leg.inband is not None for leg in legs], dtype=np.bool_
+            ),
+            inband=[i for i, leg in enumerate(legs) if leg.inband is not None],
+            players=[i for i, leg in enumerate(legs) if leg.players],
+            feeds=[(f, ls, np.array(ix, dtype=np.int64)) for f, (ls, ix) in feeds.items()],
+            singles=singles,
+        )
