@@ -37,6 +37,7 @@ import numpy as np
 from voxrelay.media.frames import FRAME, SILENCE, Frame
 from voxrelay.media.jitterbuffer import Arrivals, JitterBank
 from voxrelay.media.plan import Ints, Matrix, TickPlan
+from voxrelay.media.player import ENDED, PLAYED, next_frames
 from voxrelay.media.rtcp import ReceptionBank
 from voxrelay.media.rtp import Datagrams, Headers, StreamBank
 
@@ -285,23 +286,38 @@ def _take(legs: Sequence[Leg], plan: TickPlan, n: int) -> tuple[Matrix, list[int
 
 
 def _said(legs: Sequence[Leg], plan: TickPlan) -> tuple[Matrix, list[int]]:
-    """What each leg says, gains applied, as matrix rows with a zero row last (-1: silence)."""
-    rows = [-1] * len(legs)
-    frames: list[Frame] = []
-    factors: list[float] = []
-    for i in plan.roles(legs).players:
+    """What each leg says, gains applied, as matrix rows with a zero row last (-1: silence).
+    Legs with one player get their frames from the player bank in one call."""
+    roles = plan.roles(legs)
+    rows = np.full(len(legs), -1, dtype=np.int64)
+    blocks: list[Matrix] = []
+    gains: list[Any] = []
+    if len(roles.solo):
+        frames, status, factors = next_frames(roles.solo_players, roles.solo_rows)
+        played = status == PLAYED
+        rows[roles.solo[played]] = np.arange(int(played.sum()))
+        blocks.append(frames[played])
+        gains.append(factors[played])
+        for k in np.flatnonzero(status == ENDED).tolist():
+            legs[int(roles.solo[k])].drop_player(roles.solo_players[k])
+    count = sum(len(b) for b in blocks)
+    mixed: list[Frame] = []
+    for i in roles.mixing:
         source = legs[i].said_source()
         if source is not None:
-            rows[i] = len(frames)
-            frames.append(source[0])
-            factors.append(source[1])
-    frames.append(SILENCE)
-    factors.append(1.0)
-    said = np.stack(frames)
-    if any(f != 1.0 for f in factors):
-        scaled = said.astype(np.float32) * np.array(factors, dtype=np.float32)[:, None]
+            rows[i] = count + len(mixed)
+            mixed.append(source[0])
+            gains.append(np.array([source[1]]))
+    if mixed:
+        blocks.append(np.stack(mixed))
+    blocks.append(np.zeros((1, FRAME), dtype=np.int16))
+    gains.append(np.ones(1))
+    said = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    factor = np.concatenate(gains)
+    if (factor != 1.0).any():
+        scaled = said.astype(np.float32) * factor.astype(np.float32)[:, None]
         said = np.clip(scaled, -32768, 32767).astype(np.int16)
-    return said, rows
+    return said, rows.tolist()
 
 
 def _feed_listeners(

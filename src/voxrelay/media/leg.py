@@ -217,19 +217,20 @@ class Leg:
             player = players[0]
             frame = player.next_raw()
             if frame is None:
-                self._drop(player)
+                self.drop_player(player)
                 return None
             return None if frame is SILENCE else (frame, player.factor)
         frames = []
         for player in list(players):
             frame = player.next_frame()
             if frame is None:
-                self._drop(player)
+                self.drop_player(player)
             elif frame is not SILENCE:
                 frames.append(frame)
         return (mix(frames), 1.0) if frames else None
 
-    def _drop(self, player: Player) -> None:
+    def drop_player(self, player: Player) -> None:
+        """Detach a player that has ended."""
         if player in self.players:  # its end callback may have removed it already
             self.players.remove(player)
             legs_changed()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxrelay.media.codecs import Codec
+from voxrelay.media.player import Player
 
 if TYPE_CHECKING:
     from voxrelay.media.leg import Leg
@@ -46,7 +47,10 @@ class Roles:
     slots: Ints  # socket set slot per fast_send entry, -1: the leg's own ``send``
     listening: Any  # bool per leg: someone listens to what it hears
     inband: list[int]  # legs detecting in-band DTMF
-    players: list[int]  # legs with players
+    solo: Ints  # legs with one Player: their frames come from the player bank at once
+    solo_players: list[Player]
+    solo_rows: Ints  # those players' bank rows
+    mixing: list[int]  # legs with several players: ``Leg.said_source``
     feeds: list[tuple[BatchFeed, list[Any], Ints]]  # batch listeners and their legs
     singles: list[tuple[int, Any]]  # other listeners with their leg
 
@@ -90,6 +94,13 @@ class TickPlan:
             by_codec.setdefault(leg.codec.name, []).append(i)
         fast_legs = [legs[i] for i in fast]
         slots = self._slots_of(fast_legs) if self._slots_of else [-1] * len(fast)
+        solo = [
+            i
+            for i, leg in enumerate(legs)
+            if len(leg.players) == 1 and isinstance(leg.players[0], Player)
+        ]
+        solo_players: list[Player] = [legs[i].players[0] for i in solo]  # type: ignore[misc]
+        solo_set = set(solo)
         feeds: dict[BatchFeed, tuple[list[Any], list[int]]] = {}
         singles: list[tuple[int, Any]] = []
         for i, leg in enumerate(legs):
@@ -112,7 +123,10 @@ class TickPlan:
                 [bool(leg.listeners) or leg.inband is not None for leg in legs], dtype=np.bool_
             ),
             inband=[i for i, leg in enumerate(legs) if leg.inband is not None],
-            players=[i for i, leg in enumerate(legs) if leg.players],
+            solo=np.array(solo, dtype=np.int64),
+            solo_players=solo_players,
+            solo_rows=np.array([p.row for p in solo_players], dtype=np.int64),
+            mixing=[i for i, leg in enumerate(legs) if leg.players and i not in solo_set],
             feeds=[(f, ls, np.array(ix, dtype=np.int64)) for f, (ls, ix) in feeds.items()],
             singles=singles,
         )

@@ -4,16 +4,31 @@ States: playing -> paused -> playing ... -> finished | error (reference §2.2). 
 it contributes nothing (the leg sends silence); ``volume`` is a gain in dB, -40..+40;
 ``loop`` plays the whole list that many times (0 = until stopped). Changes of state are
 reported through ``on_state(player)``; the player never blocks the media clock.
+
+Where each player is in its audio lives in a ``PlayerBank`` row (numpy columns, one bank
+per process), so the media tick takes the next frame of every player at once
+(``PlayerBank.next_frames``): players reading the same array (a prompt many calls play)
+are gathered with one indexing operation. Only a player reaching the end of an item goes
+through Python (``Player._boundary``): next item, next round, or the end.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
 from voxrelay.media.frames import FRAME, SILENCE, Frame, gain, scale
+from voxrelay.media.soa import Column, Table
+
+Ints = np.ndarray[Any, np.dtype[np.int64]]
+Frames = np.ndarray[Any, np.dtype[np.int16]]
+FRAME_SPAN = np.arange(FRAME, dtype=np.int64)
+PLAYED, SILENT, ENDED = 0, 1, 2
+"""What ``next_frames`` says of each player: a frame, nothing this tick (paused), ended."""
 
 
 class PlayState(StrEnum):
@@ -21,6 +36,97 @@ class PlayState(StrEnum):
     PAUSED = "paused"
     FINISHED = "finished"
     ERROR = "error"
+
+
+class PlayerBank(Table):
+    """Every player's position: the array it reads (an index into ``sources``), the offset
+    and length there, its gain factor and state. See module docstring."""
+
+    def __init__(self, rows: int = 16) -> None:
+        i64 = np.int64
+        columns = {
+            "playing": Column(np.bool_, True),
+            "paused": Column(np.bool_, False),
+            "source": Column(i64, -1),
+            "offset": Column(i64),
+            "length": Column(i64),
+            "factor": Column(np.float64, 1.0),
+            "frames_played": Column(i64),
+        }
+        super().__init__(columns, rows)
+        self.sources: list[Frame | None] = []  # the arrays players read, by index
+        self._index: dict[int, int] = {}  # id(array) -> index in sources
+        self._users: list[int] = []  # players reading each source
+        self._spare: list[int] = []
+
+    def read(self, row: int, samples: Frame | None) -> None:
+        """Row ``row`` reads ``samples`` from its start (None: nothing)."""
+        self._release(int(self.source[row]))
+        self.offset[row] = 0
+        if samples is None:
+            self.source[row], self.length[row] = -1, 0
+            return
+        index = self._index.get(id(samples))
+        if index is None:
+            index = self._spare.pop() if self._spare else len(self.sources)
+            if index == len(self.sources):
+                self.sources.append(samples)
+                self._users.append(0)
+            else:
+                self.sources[index] = samples
+            self._index[id(samples)] = index
+        self._users[index] += 1
+        self.source[row], self.length[row] = index, len(samples)
+
+    def remove(self, row: int) -> None:
+        self._release(int(self.source[row]))
+        self.source[row] = -1
+        super().remove(row)
+
+    def _release(self, index: int) -> None:
+        if index < 0:
+            return
+        self._users[index] -= 1
+        if not self._users[index]:
+            samples = self.sources[index]
+            del self._index[id(samples)]
+            self.sources[index] = None
+            self._spare.append(index)
+
+    def next_frames(self, players: list[Player], rows: Ints) -> tuple[Frames, Ints]:
+        """The next frame of each player (``rows`` are their rows) before its gain:
+        ``(frames (k, 160) int16, status)``, status PLAYED, SILENT (paused: the row is
+        zeros) or ENDED (the player has just finished, or had)."""
+        count = len(rows)
+        frames = np.zeros((count, FRAME), dtype=np.int16)
+        status = np.where(self.paused[rows], SILENT, ENDED)
+        playing = self.playing[rows]
+        offset = self.offset[rows]
+        inside = playing & (offset + FRAME <= self.length[rows])
+        if inside.any():
+            where = np.flatnonzero(inside)
+            sources = self.source[rows[where]]
+            starts = offset[where][:, None] + FRAME_SPAN
+            for index in np.unique(sources).tolist():
+                mine = sources == index
+                samples = self.sources[index]
+                assert samples is not None
+                frames[where[mine]] = samples[starts[mine]]
+            self.offset[rows[where]] += FRAME
+            self.frames_played[rows[where]] += 1
+            status[where] = PLAYED
+        for k in np.flatnonzero(playing & ~inside).tolist():  # the end of an item
+            frame = players[k]._boundary()
+            if frame is None:
+                players[k]._set(PlayState.FINISHED)
+            else:
+                frames[k] = frame
+                self.frames_played[rows[k]] += 1
+                status[k] = PLAYED
+        return frames, status
+
+
+_BANK = PlayerBank()
 
 
 class Player:
@@ -36,21 +142,35 @@ class Player:
         on_state: Callable[[Player], None] | None = None,
     ) -> None:
         self.control_id = control_id
-        self.items = items
         self.loop = loop
         self.on_state = on_state
         self.state = PlayState.PLAYING
-        self.frames_played = 0
-        self._factor = gain(volume)
-        self.volume = volume
-        self._item = 0
-        self._offset = 0
+        self.row = _BANK.add()
+        weakref.finalize(self, _BANK.remove, self.row)
+        self.volume = 0.0
+        self.set_volume(volume)
+        self.items = items
         self._rounds = 0
+
+    @property
+    def items(self) -> list[Frame]:
+        return self._items
+
+    @items.setter
+    def items(self, items: list[Frame]) -> None:
+        """Play ``items`` from the start of the first."""
+        self._items = items
+        self._item = 0
+        _BANK.read(self.row, items[0] if items else None)
+
+    @property
+    def frames_played(self) -> int:
+        return int(_BANK.frames_played[self.row])
 
     def set_volume(self, db: float) -> None:
         """Set the gain in dB (clamped to -40..+40)."""
         self.volume = max(-40.0, min(40.0, db))
-        self._factor = gain(self.volume)
+        _BANK.factor[self.row] = gain(self.volume)
 
     def pause(self) -> bool:
         return self._set(PlayState.PAUSED) if self.state is PlayState.PLAYING else False
@@ -72,50 +192,57 @@ class Player:
     @property
     def factor(self) -> float:
         """The amplitude factor of ``volume`` (1.0 at 0 dB), applied by ``next_frame``."""
-        return self._factor
+        return float(_BANK.factor[self.row])
 
     def next_frame(self) -> Frame | None:
         """The next frame to send, an empty contribution while paused, None once ended."""
         frame = self.next_raw()
         if frame is None or frame is SILENCE:
             return frame
-        return scale(frame, self._factor)
+        return scale(frame, self.factor)
 
     def next_raw(self) -> Frame | None:
-        """``next_frame`` before the volume gain: the media tick scales many legs at once."""
-        if self.state is PlayState.PAUSED:
-            return SILENCE
-        if self.state is not PlayState.PLAYING:
-            return None
-        frame = self._take()
-        if frame is None:
-            self._set(PlayState.FINISHED)
-            return None
-        self.frames_played += 1
-        return frame
+        """``next_frame`` before the volume gain (SILENCE while paused, None once ended)."""
+        frames, status = _BANK.next_frames([self], np.array([self.row]))
+        if status[0] == PLAYED:
+            out: Frame = frames[0]
+            return out
+        return SILENCE if status[0] == SILENT else None
 
-    def _take(self) -> Frame | None:
+    def _boundary(self) -> Frame | None:
+        """Less than a frame is left of the current item: the rest of it (padded), else the
+        next item's first frame, the next round's; None when the play is over."""
+        row = self.row
         while True:
-            if self._item >= len(self.items):
+            if self._item >= len(self._items):
                 self._rounds += 1
-                if (self.loop and self._rounds >= self.loop) or not self.items:
+                if (self.loop and self._rounds >= self.loop) or not self._items:
                     return None
-                self._item = self._offset = 0
-            samples = self.items[self._item]
-            if self._offset < len(samples):
-                frame = samples[self._offset : self._offset + FRAME]
-                self._offset += FRAME
-                if len(frame) < FRAME:
-                    frame = _pad(frame)
-                return frame
+                self._item = 0
+                _BANK.read(row, self._items[0])
+            samples = self._items[self._item]
+            offset = int(_BANK.offset[row])
+            if offset < len(samples):
+                frame = samples[offset : offset + FRAME]
+                _BANK.offset[row] = offset + FRAME
+                return frame if len(frame) == FRAME else _pad(frame)
             self._item += 1
-            self._offset = 0
+            _BANK.read(row, self._items[self._item] if self._item < len(self._items) else None)
 
     def _set(self, state: PlayState) -> bool:
         self.state = state
+        _BANK.playing[self.row] = state is PlayState.PLAYING
+        _BANK.paused[self.row] = state is PlayState.PAUSED
         if self.on_state is not None:
             self.on_state(self)
         return True
+
+
+def next_frames(players: list[Player], rows: Ints) -> tuple[Frames, Ints, Any]:
+    """The next frame of each of ``players`` (``rows``: their ``row``): ``(frames before
+    the gain, status per player, gain factors)``; see ``PlayerBank.next_frames``."""
+    frames, status = _BANK.next_frames(players, rows)
+    return frames, status, _BANK.factor[rows]
 
 
 def _pad(frame: Frame) -> Frame:
