@@ -48,6 +48,7 @@ class PlayerBank(Table):
             "playing": Column(np.bool_, True),
             "paused": Column(np.bool_, False),
             "source": Column(i64, -1),
+            "start": Column(i64),  # where the current item starts in its source
             "offset": Column(i64),
             "length": Column(i64),
             "factor": Column(np.float64, 1.0),
@@ -60,12 +61,21 @@ class PlayerBank(Table):
         self._spare: list[int] = []
 
     def read(self, row: int, samples: Frame | None) -> None:
-        """Row ``row`` reads ``samples`` from its start (None: nothing)."""
+        """Row ``row`` reads ``samples`` from its start (None: nothing). A slice of a longer
+        array reads that array, from where the slice starts to where it ends, so players of
+        different parts of one prompt are still gathered together."""
         self._release(int(self.source[row]))
-        self.offset[row] = 0
         if samples is None:
-            self.source[row], self.length[row] = -1, 0
+            self.source[row] = -1
+            self.start[row] = self.offset[row] = self.length[row] = 0
             return
+        whole, start = _whole(samples)
+        index = self._register(whole)
+        self._users[index] += 1
+        self.source[row], self.start[row], self.offset[row] = index, start, start
+        self.length[row] = start + len(samples)
+
+    def _register(self, samples: Frame) -> int:
         index = self._index.get(id(samples))
         if index is None:
             index = self._spare.pop() if self._spare else len(self.sources)
@@ -75,8 +85,7 @@ class PlayerBank(Table):
             else:
                 self.sources[index] = samples
             self._index[id(samples)] = index
-        self._users[index] += 1
-        self.source[row], self.length[row] = index, len(samples)
+        return index
 
     def remove(self, row: int) -> None:
         self._release(int(self.source[row]))
@@ -221,10 +230,10 @@ class Player:
                 self._item = 0
                 _BANK.read(row, self._items[0])
             samples = self._items[self._item]
-            offset = int(_BANK.offset[row])
+            offset = int(_BANK.offset[row] - _BANK.start[row])  # into the item
             if offset < len(samples):
                 frame = samples[offset : offset + FRAME]
-                _BANK.offset[row] = offset + FRAME
+                _BANK.offset[row] += FRAME
                 return frame if len(frame) == FRAME else _pad(frame)
             self._item += 1
             _BANK.read(row, self._items[self._item] if self._item < len(self._items) else None)
@@ -243,6 +252,22 @@ def next_frames(players: list[Player], rows: Ints) -> tuple[Frames, Ints, Any]:
     the gain, status per player, gain factors)``; see ``PlayerBank.next_frames``."""
     frames, status = _BANK.next_frames(players, rows)
     return frames, status, _BANK.factor[rows]
+
+
+def _whole(samples: Frame) -> tuple[Frame, int]:
+    """The array ``samples`` is a contiguous slice of, and where in it the slice starts."""
+    base = samples.base
+    if (
+        isinstance(base, np.ndarray)
+        and base.ndim == 1
+        and base.dtype == samples.dtype
+        and samples.ndim == 1
+        and samples.strides == base.strides
+    ):
+        start = (samples.ctypes.data - base.ctypes.data) // samples.itemsize
+        if 0 <= start and start + len(samples) <= len(base):
+            return base, start
+    return samples, 0
 
 
 def _pad(frame: Frame) -> Frame:
