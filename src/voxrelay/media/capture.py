@@ -3,7 +3,9 @@ tick stages the frames and analyses the speech of all recorders at once.
 
 A ``CaptureBank`` row belongs to one ``Recorder``. Each tick ``capture`` copies the row's
 frame (one channel, or two for stereo) into the row's staging area, of ``STAGE`` frames
-(1 s); the recorder moves a full stage into its 10 s blocks (``take``). ``analyse`` runs
+(1 s); the recorder moves a full stage into its 10 s blocks (``take``). Each row's stage
+counts as full after its own number of frames (STAGE/2..STAGE), so recorders started on
+the same tick spread that work over many ticks. ``analyse`` runs
 the recorder's speech detection for all rows: a frame is voiced at or above the row's
 threshold (dBFS); ``SPEECH_ONSET_FRAMES`` voiced frames in a row start speech; before
 speech, ``initial`` frames analysed end the recording with no input; after it, ``end``
@@ -33,6 +35,7 @@ class CaptureBank(Table):
         i64 = np.int64
         columns = {
             "staged": Column(i64),  # frames in the stage
+            "flush_at": Column(i64, STAGE),  # how many frames it takes before it moves on
             "recorded": Column(i64),  # frames captured in all (the file's length)
             "analysed": Column(i64),
             "voiced_run": Column(i64),
@@ -45,6 +48,7 @@ class CaptureBank(Table):
             "left": Column(np.int16, 0, (STAGE, FRAME)),
             "right": Column(np.int16, 0, (STAGE, FRAME)),
         }
+        self._rng = np.random.default_rng()
         super().__init__(columns, rows)
 
     def capture(self, rows: Rows, left: Frames, right: Frames | None = None) -> Rows:
@@ -56,8 +60,15 @@ class CaptureBank(Table):
             self.right[rows, at] = right
         self.staged[rows] = at + 1
         self.recorded[rows] += 1
-        full: Rows = rows[at + 1 == STAGE]
+        full: Rows = rows[at + 1 >= self.flush_at[rows]]
         return full
+
+    def add(self) -> int:
+        """A fresh row; rows move their stage on after STAGE/2..STAGE frames, at random, so
+        recorders started together do not all copy their stage on the same tick."""
+        row = super().add()
+        self.flush_at[row] = self._rng.integers(STAGE // 2, STAGE + 1)
+        return row
 
     def take(self, row: int, stereo: bool) -> tuple[Frames, Frames | None]:
         """Empty the row's stage: its frames (n, 160) per channel."""

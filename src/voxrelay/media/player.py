@@ -265,7 +265,7 @@ def _whole(samples: Frame) -> tuple[Frame, int]:
         and samples.strides == base.strides
     ):
         start = (samples.ctypes.data - base.ctypes.data) // samples.itemsize
-        if 0 <= start and start + len(samples) <= len(base):
+        if start >= 0 and start + len(samples) <= len(base):
             return base, start
     return samples, 0
 
