@@ -143,10 +143,13 @@ def test_inactivity_counts_from_the_legs_first_tick_not_the_clocks_start() -> No
     leg = Leg(PCMU, inactivity_timeout=1.0)
     leg.send = lambda data: None
     fired: list[int] = []
-    leg.on_inactive = lambda: fired.append(leg._tick)
+    now = [0]
+    leg.on_inactive = lambda: fired.append(now[0])
     for n in range(100_000, 100_050):
+        now[0] = n
         leg.tick(n)
     assert fired == []  # before the fix it hung up on its first tick
     for n in range(100_050, 100_060):
+        now[0] = n
         leg.tick(n)
-    assert fired == [100_051]
+    assert fired == [100_051] and leg.silent_ticks() == 8

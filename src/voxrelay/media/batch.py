@@ -173,10 +173,33 @@ def tick_legs(
     for i in plan.roles(legs).inband:
         legs[i].detect_inband(SILENCE if heard_row[i] < 0 else heard[heard_row[i]])
     _feed_listeners(legs, plan, heard, heard_row, said, said_row)
-    for leg in legs:
-        leg.finish_tick(n)
-    for members in plan.groups:  # the RTP clock of every stream on by one frame
-        legs[int(members[0])].stream.bank.advance(plan.stream_row[members], FRAME)
+    _finish(legs, plan, n)
+
+
+def _finish(legs: Sequence[Leg], plan: TickPlan, n: int) -> None:
+    """End tick ``n``: RTCP from the legs whose report is due, ``on_inactive`` for watched
+    legs that heard no RTP for too long, and every stream's RTP clock on by one frame."""
+    roles = plan.roles(legs)
+    interval = roles.rtcp_interval
+    due = roles.sending & (interval > 0) & ((n + roles.rtcp_phase) % np.maximum(interval, 1) == 0)
+    for i in np.flatnonzero(due).tolist():
+        send = legs[i].send
+        if send is not None:
+            send(legs[i].rtcp_report())
+    for members in plan.groups:
+        first = legs[int(members[0])]
+        rows = plan.reception_row[members]
+        bank = first.reception.bank
+        quiet = (roles.inactivity[members] > 0) & (
+            bank.tick[rows] - bank.last_rx_tick[rows] > roles.inactivity[members]
+        )
+        for i in members[quiet].tolist():
+            row = legs[i].reception.row
+            bank.last_rx_tick[row] = bank.tick[row]
+            callback = legs[i].on_inactive
+            if callback is not None:
+                callback()
+        first.stream.bank.advance(plan.stream_row[members], FRAME)
 
 
 def _receive_inboxes(legs: Sequence[Leg], plan: TickPlan) -> None:
@@ -213,12 +236,14 @@ def _receive(legs: Sequence[Leg], plan: TickPlan, owner: Ints, datagrams: Datagr
     arrival = datagrams.arrival[fast]
     payload = datagrams.data[fast, 12:ROOM]
     counts = np.bincount(owner, minlength=len(legs))
-    previous_tick = np.zeros(len(legs), dtype=np.int64)
-    for i in np.flatnonzero(counts).tolist():
-        previous_tick[i] = legs[i].note_received(int(counts[i]))
     for members in _split(plan.group[owner], len(plan.groups)):
         o = owner[members]
         first = legs[int(o[0])]
+        heard_from = np.unique(o)
+        rows = plan.reception_row[heard_from]
+        first.reception.bank.note(rows, counts[heard_from])
+        previous_tick = np.zeros(len(legs), dtype=np.int64)  # the tick they count in
+        previous_tick[heard_from] = first.reception.bank.tick[rows]
         first.reception.bank.update(
             plan.reception_row[o],
             ssrc[members],
@@ -251,8 +276,8 @@ def _split(labels: Ints, count: int) -> list[Ints | slice]:
 def _take(legs: Sequence[Leg], plan: TickPlan, n: int) -> tuple[Matrix, list[int]]:
     """Each leg's frame for tick ``n`` from its jitter buffer, decoded where something
     listens: matrix rows with a zero row last; ``row[i]`` is leg i's or -1 (nothing)."""
-    for leg in legs:
-        leg.start_tick(n)
+    for members in plan.groups:
+        legs[int(members[0])].reception.bank.start(plan.reception_row[members], n)
     roles = plan.roles(legs)
     hit = np.zeros(len(legs), dtype=np.bool_)
     payload = np.zeros((len(legs), FRAME), dtype=np.uint8)

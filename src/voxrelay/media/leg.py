@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
+import numpy as np
+
 from voxrelay.media.batch import tick_legs
 from voxrelay.media.codecs import Codec
 from voxrelay.media.digitsender import DigitSender, Step
@@ -103,6 +105,9 @@ class Leg:
     inband: _Setting[DtmfDetector | None] = _Setting()
     active: _Setting[bool] = _Setting()
     muted: _Setting[bool] = _Setting()
+    on_inactive: _Setting[Callable[[], None] | None] = _Setting()
+    inactivity_ticks: _Setting[int] = _Setting()
+    rtcp_interval_ticks: _Setting[int] = _Setting()
 
     def __init__(
         self,
@@ -123,7 +128,7 @@ class Leg:
         self.on_digit: Callable[[str], None] | None = None
         self.send = None
         self.inbox: list[tuple[bytes, float]] = []  # (datagram, arrival) for the next tick
-        self.on_inactive: Callable[[], None] | None = None
+        self.on_inactive = None
         self._events = TelephoneEventReceiver()
         self.inband = DtmfDetector() if telephone_event is None else None
         self.digit_senders: list[DigitSender] = []
@@ -131,10 +136,6 @@ class Leg:
         self.inactivity_ticks = int(inactivity_timeout / 0.02) if inactivity_timeout else 0
         self.active = True
         self.muted = False
-        self._tick = 0
-        self._last_rx_tick = 0
-        self._ticked = False
-        self.received = 0
         self.invalid = 0
         self.reception = ReceptionStats(codec.clock_rate)
         self.remote_report: ReportBlock | None = None  # what the far end says of our stream
@@ -178,7 +179,7 @@ class Leg:
         self.reception.update(packet.ssrc, packet.sequence, packet.timestamp, samples)
         self.note_received(1)
         if packet.payload_type == self.codec.payload_type:
-            self.jitter.put(packet, self._tick * FRAME)
+            self.jitter.put(packet, self._row_value("tick") * FRAME)
         elif packet.payload_type == self.telephone_event:
             try:
                 self._digits(self._events.feed(packet.timestamp, packet.payload))
@@ -191,18 +192,23 @@ class Leg:
         """Advance one 20 ms frame (called by the media clock, or through a ``LegBatch``)."""
         tick_legs((self,), n)
 
-    def start_tick(self, n: int) -> None:
-        """Tick ``n`` begins (after this tick's datagrams are handled)."""
-        if not self._ticked:  # the clock's tick numbers run from its start, not the leg's
-            self._ticked = True
-            self._last_rx_tick = n
-        self._tick = n
-
     def note_received(self, count: int) -> int:
-        """``count`` RTP packets arrived (the batched path); returns the tick they count in."""
-        self.received += count
-        self._last_rx_tick = self._tick
-        return self._tick
+        """``count`` RTP packets arrived; returns the tick they count in."""
+        bank, row = self.reception.bank, np.array([self.reception.row])
+        bank.note(row, np.array([count]))
+        return int(bank.tick[row[0]])
+
+    @property
+    def received(self) -> int:
+        """RTP packets received, from any source."""
+        return self._row_value("packets")
+
+    def _row_value(self, column: str) -> int:
+        return int(getattr(self.reception.bank, column)[self.reception.row])
+
+    def silent_ticks(self) -> int:
+        """Media ticks since the last RTP packet (or since the leg's first tick)."""
+        return self._row_value("tick") - self._row_value("last_rx_tick")
 
     def detect_inband(self, heard: Frame) -> None:
         """Look for DTMF tones in what was heard (only when the peer has no telephone-event)."""
@@ -255,14 +261,6 @@ class Leg:
             self.send(packet.serialize())
         else:
             self.send_payload(None if self.muted or said is SILENCE else self.codec.encode(said))
-
-    def finish_tick(self, n: int) -> None:
-        """End tick ``n``: RTCP when due, the inactivity check. (The batch then moves every
-        stream's RTP clock on by one frame.)"""
-        due = self.rtcp_interval_ticks and (n + self.rtcp_phase) % self.rtcp_interval_ticks == 0
-        if due and self.send is not None and self.active:
-            self.send(self.rtcp_report())
-        self._check_inactivity()
 
     def rtcp_report(self) -> bytes:
         """An SR (we send audio) with our reception report of the far end (RFC 3550 §6.4)."""
@@ -326,13 +324,6 @@ class Leg:
                 self.on_digit(event.digit)
             for listener in list(self.digit_listeners):
                 listener.on_digit(event.digit)
-
-    def _check_inactivity(self) -> None:
-        if not self.inactivity_ticks or self.on_inactive is None:
-            return
-        if self._tick - self._last_rx_tick > self.inactivity_ticks:
-            self._last_rx_tick = self._tick
-            self.on_inactive()
 
     # -- components -----------------------------------------------------------------------
 

@@ -51,6 +51,10 @@ class Roles:
     solo_players: list[Player]
     solo_rows: Ints  # those players' bank rows
     mixing: list[int]  # legs with several players: ``Leg.said_source``
+    rtcp_interval: Ints  # ticks between each leg's RTCP reports (0: none)
+    rtcp_phase: Ints
+    sending: Any  # bool per leg: it sends (RTP and RTCP)
+    inactivity: Ints  # ticks without RTP before a watched leg's ``on_inactive`` (0: never)
     feeds: list[tuple[BatchFeed, list[Any], Ints]]  # batch listeners and their legs
     singles: list[tuple[int, Any]]  # other listeners with their leg
 
@@ -127,6 +131,12 @@ class TickPlan:
             solo_players=solo_players,
             solo_rows=np.array([p.row for p in solo_players], dtype=np.int64),
             mixing=[i for i, leg in enumerate(legs) if leg.players and i not in solo_set],
+            rtcp_interval=np.array([leg.rtcp_interval_ticks for leg in legs], dtype=np.int64),
+            rtcp_phase=np.array([leg.rtcp_phase for leg in legs], dtype=np.int64),
+            sending=np.isin(np.arange(len(legs)), fast + own),
+            inactivity=np.array(
+                [leg.inactivity_ticks if leg.on_inactive else 0 for leg in legs], dtype=np.int64
+            ),
             feeds=[(f, ls, np.array(ix, dtype=np.int64)) for f, (ls, ix) in feeds.items()],
             singles=singles,
         )

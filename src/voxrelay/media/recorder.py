@@ -58,6 +58,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -254,23 +255,18 @@ class Recorder:
         """One tick for many recorders at once (the media tick's batch listener interface):
         row i of ``heard`` and ``said``, (k, 160) int16 matrices (copied, not kept), is
         recorder i's frame. Mixing and the speech level are computed for all rows together."""
-        live = []
-        for i, recorder in enumerate(recorders):
-            if recorder.state is RecordState.RECORDING:
-                live.append(i)
-            elif recorder.state is RecordState.PAUSED:
-                recorder._paused_tick()
-        if not live:
+        plan = _plan_for(recorders)
+        for recorder in plan.paused:
+            recorder._paused_tick()
+        if not len(plan.live):
             return
-        if len(live) != len(recorders):
-            recorders = [recorders[i] for i in live]
-            heard, said = heard[live], said[live]
-        wants = np.array([r._wants for r in recorders], dtype=np.int32)
+        if len(plan.live) != len(recorders):
+            recorders = plan.recorders
+            heard, said = heard[plan.live], said[plan.live]
+        wants, rows, stereo = plan.wants, plan.rows, plan.stereo
         left = heard * wants[:, 0:1] + said * wants[:, 1:2]  # int32: no overflow before the clip
         left = np.clip(left, -32768, 32767).astype(np.int16)
         dbfs = rows_dbfs(left)
-        rows = np.array([r._row for r in recorders], dtype=np.int64)
-        stereo = np.array([r.stereo for r in recorders], dtype=np.bool_)
         if not stereo.any():
             _stage(recorders, rows, left)
         else:  # stereo: listen on the right channel, the level is the louder channel's
@@ -362,12 +358,14 @@ class Recorder:
 
     def _set(self, state: RecordState) -> None:
         self.state = state
+        _changes[0] += 1
         if self.on_state is not None:
             self.on_state(self)
 
     def _terminate(self, state: RecordState) -> None:
         """Stop capturing; the terminal state is reported once the file is written."""
         self.state = state
+        _changes[0] += 1
         self._unstage()
 
     def _end(self, state: RecordState) -> None:
@@ -467,6 +465,47 @@ def _fsync_dir(folder: Path) -> None:
 
 _BANK = CaptureBank()
 """The per-tick state of every recorder in the process (one media clock drives them all)."""
+_changes = [0]  # recorder state changes, which invalidate the batch plan below
+
+
+@dataclass(slots=True)
+class _Plan:
+    """For a list of recorders the media tick hands over again and again: who records, who
+    is paused, and the recording ones' bank rows, channel wishes and layout."""
+
+    given: list[Recorder]
+    version: int
+    live: list[int]
+    paused: list[Recorder]
+    recorders: list[Recorder]
+    rows: Any
+    wants: Any
+    stereo: Any
+
+
+_last_plan: list[_Plan] = []
+
+
+def _plan_for(recorders: list[Recorder]) -> _Plan:
+    """The plan for ``recorders``, kept while the same list comes back and no recorder
+    changed state."""
+    for plan in _last_plan:
+        if plan.given is recorders and plan.version == _changes[0]:
+            return plan
+    live = [i for i, r in enumerate(recorders) if r.state is RecordState.RECORDING]
+    chosen = [recorders[i] for i in live]
+    plan = _Plan(
+        recorders,
+        _changes[0],
+        live,
+        [r for r in recorders if r.state is RecordState.PAUSED],
+        chosen,
+        np.array([r._row for r in chosen], dtype=np.int64),
+        np.array([r._wants for r in chosen], dtype=np.int32).reshape(-1, 3),
+        np.array([r.stereo for r in chosen], dtype=np.bool_),
+    )
+    _last_plan[:] = [p for p in _last_plan[-3:] if p.given is not recorders] + [plan]
+    return plan
 
 
 def _stage(recorders: list[Recorder], rows: Any, left: Frames, right: Frames | None = None) -> None:

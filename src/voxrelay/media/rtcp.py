@@ -78,8 +78,26 @@ class ReceptionBank(Table):
             "has_transit": Column(np.bool_, False),
             "expected_prior": Column(i64),
             "received_prior": Column(i64),
+            # the leg's own counts: RTP packets of any source, the media tick it is in, the
+            # tick of its last packet (for the inactivity timeout)
+            "packets": Column(i64),
+            "tick": Column(i64),
+            "last_rx_tick": Column(i64),
+            "ticked": Column(np.bool_, False),
         }
         super().__init__(columns, rows)
+
+    def start(self, rows: Ints, n: int) -> None:
+        """Media tick ``n`` begins for ``rows`` (a row's first tick counts as heard from)."""
+        first = rows[~self.ticked[rows]]
+        self.last_rx_tick[first] = n
+        self.ticked[first] = True
+        self.tick[rows] = n
+
+    def note(self, rows: Ints, counts: Ints) -> None:
+        """``counts`` RTP packets arrived for each of ``rows`` (distinct) in this tick."""
+        self.packets[rows] += counts
+        self.last_rx_tick[rows] = self.tick[rows]
 
     def update(self, rows: Ints, ssrc: Ints, seq: Ints, timestamp: Ints, arrival: Ints) -> None:
         """One RTP packet per entry; ``arrival`` is the local clock in timestamp units.
