@@ -202,14 +202,31 @@ def _finish(legs: Sequence[Leg], plan: TickPlan, n: int) -> None:
         first.stream.bank.advance(plan.stream_row[members], FRAME)
 
 
+_queued = [0]  # datagrams in all legs' inboxes
+
+
+def inbox_filled() -> None:
+    """A datagram went into a leg's inbox (``Leg.deliver``)."""
+    _queued[0] += 1
+
+
+def inbox_drained(count: int) -> None:
+    """``count`` datagrams left a leg's inbox."""
+    _queued[0] -= count
+
+
 def _receive_inboxes(legs: Sequence[Leg], plan: TickPlan) -> None:
-    """Datagrams the legs' transports queued (``Leg.deliver``) since the last tick."""
+    """Datagrams the legs' transports queued (``Leg.deliver``) since the last tick. (Legs
+    on a socket set have none: their datagrams come from its poll.)"""
+    if _queued[0] <= 0:
+        return
     owner: list[int] = []
     items: list[tuple[bytes, float]] = []
     for i, leg in enumerate(legs):
         if leg.inbox:
             owner.extend([i] * len(leg.inbox))
             items.extend(leg.inbox)
+            inbox_drained(len(leg.inbox))
             leg.inbox = []
     if items:
         _receive(legs, plan, np.array(owner, dtype=np.int64), Datagrams.from_list(items, ROOM))

@@ -21,7 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from voxrelay.media.batch import tick_legs
+from voxrelay.media.batch import inbox_drained, inbox_filled, tick_legs
 from voxrelay.media.codecs import Codec
 from voxrelay.media.digitsender import DigitSender, Step
 from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
@@ -155,11 +155,13 @@ class Leg:
         delay the media clock's timer. Past ``INBOX_LIMIT`` datagrams (a leg no clock ticks)
         the queue is handled at once."""
         self.inbox.append((data, time.monotonic() if arrival is None else arrival))
+        inbox_filled()
         if len(self.inbox) > INBOX_LIMIT:
             self._drain_inbox()
 
     def _drain_inbox(self) -> None:
         inbox, self.inbox = self.inbox, []
+        inbox_drained(len(inbox))
         for data, arrival in inbox:
             self.receive(data, arrival)
 
