@@ -6,8 +6,11 @@
     .venv/bin/python bench/media_bench.py --floor --legs 500,1000   # the I/O floor
 
 The server side (``media_bench.py server``, started by the driver under ``taskset -c 0``) runs
-the real media engine on uvloop: N ``Leg``s (PCMU, telephone-event 101), each on its own UDP
-socket from ``open_transport``, one ``MediaClock``; each leg has a ``Player`` looping a WAV
+the real media engine on uvloop, with the GC tuned as ``voxrelay serve`` tunes it: N ``Leg``s
+(PCMU, telephone-event 101), each on its own UDP socket, read and written in batches by the
+``RtpSocketSet`` of ``media.rtpio`` (``--io native``, the server's default) or through one
+uvloop transport per leg (``--io uvloop``), ticked by one ``LegBatch`` on one
+``MediaClock``; each leg has a ``Player`` looping a WAV
 file (decoded by ``sources.decode_audio``) and a ``Recorder`` (direction ``both``, WAV, in a
 temporary directory, finalised at the end; timeouts off so it records the whole run).
 
@@ -21,8 +24,8 @@ prototype loaded with ctypes): one C call per tick reads every socket with data 
 ``recvfrom``), one sends a packet on every socket, and numpy advances all the RTP headers.
 It measures what per-datagram Python costs.
 
-``--floor`` runs the same sockets, clock, transports and generator with no media work: each
-leg counts what arrives and sends one fixed packet per tick. What it costs is the least any
+``--floor`` runs the same sockets, clock, transports (``--io``) and generator with no media
+work: each leg counts what arrives and sends one fixed packet per tick. What it costs is the least any
 engine on this event loop and socket layout can cost.
 
 Per N the driver samples both processes' CPU (``/proc/<pid>/stat``) and the other load on the
