@@ -124,7 +124,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
     clock.subscribe(tick_begin)
     batch = LegBatch(sockets)
-    for leg in [] if args.floor else legs:
+    for leg in [] if args.floor or native else legs:
         batch.add(leg)
     if native is not None:
         clock.subscribe(native.tick)
