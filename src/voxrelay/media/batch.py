@@ -51,8 +51,14 @@ ROOM = 12 + FRAME
 class BatchIO(Protocol):
     """Sockets polled by the tick rather than by the event loop (``rtpio.RtpSocketSet``)."""
 
-    def poll(self) -> tuple[list[Any], Datagrams]:
-        """The datagrams waiting, with the receiver (a Leg, or None) of each."""
+    capacity: int
+
+    def poll(self) -> tuple[Ints, Datagrams]:
+        """The datagrams waiting, with the slot (socket) each came on."""
+        ...
+
+    def receiver_of(self, slot: int) -> Any:
+        """The Leg on ``slot``, or None."""
         ...
 
     def flush(self) -> int:
@@ -79,6 +85,8 @@ class LegBatch:
         self._index: dict[int, int] = {}  # id(leg) -> its position in the tick's list
         self._list: list[Leg] = []
         self._plan: TickPlan | None = None
+        self._mapped: Any = None  # the roles _owner_of_slot was made from
+        self._owner_of_slot = np.full(0, -1, dtype=np.int64)
         self.io = io
         self.jitter = JitterBank()
         self.reception = ReceptionBank()
@@ -122,24 +130,31 @@ class LegBatch:
             if self._list:
                 tick_legs(self._list, n, plan=self._plan)
             return
-        receivers, datagrams = io.poll()
-        owner = self._owners(receivers, datagrams)
+        slots, datagrams = io.poll()
+        owner = self._owners(io, slots, datagrams)
         if self._list:
             tick_legs(self._list, n, io, (owner, datagrams), self._plan)
         io.flush()  # what the tick sent after its audio (RTCP)
 
-    def _owners(self, receivers: list[Any], datagrams: Datagrams) -> list[int]:
+    def _owners(self, io: BatchIO, slots: Ints, datagrams: Datagrams) -> Ints:
         """Each datagram's leg position; datagrams for legs outside the batch are handed to
         their receivers now, and cut-off ones (counted by the set) dropped: owner -1."""
-        index = self._index
-        owner = [index.get(id(r), -1) for r in receivers]
-        if -1 in owner or datagrams.size.min(initial=0) < 0:
-            for k, (i, size) in enumerate(zip(owner, datagrams.size.tolist(), strict=True)):
-                if i >= 0 and size > 0:
-                    continue
-                owner[k] = -1
-                if size >= 0 and receivers[k] is not None:
-                    receivers[k].deliver(datagrams.bytes(k), float(datagrams.arrival[k]))
+        owner = np.full(len(slots), -1, dtype=np.int64)
+        if self._list:
+            assert self._plan is not None
+            roles = self._plan.roles(self._list)
+            if roles is not self._mapped:  # the slot of each leg, as an array over slots
+                self._mapped = roles
+                self._owner_of_slot = np.full(io.capacity, -1, dtype=np.int64)
+                on_set = np.flatnonzero(roles.leg_slots >= 0)
+                self._owner_of_slot[roles.leg_slots[on_set]] = on_set
+            owner = self._owner_of_slot[slots]
+        stray = (owner < 0) | (datagrams.size < 0)
+        for k in np.flatnonzero(stray).tolist():
+            owner[k] = -1
+            receiver = io.receiver_of(int(slots[k]))
+            if datagrams.size[k] >= 0 and receiver is not None:
+                receiver.deliver(datagrams.bytes(k), float(datagrams.arrival[k]))
         return owner
 
 
@@ -147,7 +162,7 @@ def tick_legs(
     legs: Sequence[Leg],
     n: int,
     io: BatchIO | None = None,
-    arrived: tuple[Sequence[int], Datagrams] | None = None,
+    arrived: tuple[Sequence[int] | Ints, Datagrams] | None = None,
     plan: TickPlan | None = None,
 ) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring.

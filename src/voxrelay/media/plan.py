@@ -45,6 +45,7 @@ class Roles:
     own_send: list[int]  # legs sending keys: their own path
     muted: Any  # bool per fast_send entry: send encoded silence
     slots: Ints  # socket set slot per fast_send entry, -1: the leg's own ``send``
+    leg_slots: Ints  # socket set slot per leg, -1: none
     listening: Any  # bool per leg: someone listens to what it hears
     inband: list[int]  # legs detecting in-band DTMF
     solo: Ints  # legs with one Player: their frames come from the player bank at once
@@ -97,7 +98,9 @@ class TickPlan:
         for i, leg in enumerate(legs):
             by_codec.setdefault(leg.codec.name, []).append(i)
         fast_legs = [legs[i] for i in fast]
-        slots = self._slots_of(fast_legs) if self._slots_of else [-1] * len(fast)
+        leg_slots = np.array(
+            self._slots_of(list(legs)) if self._slots_of else [-1] * len(legs), dtype=np.int64
+        )
         solo = [
             i
             for i, leg in enumerate(legs)
@@ -122,7 +125,8 @@ class TickPlan:
             fast_send=np.array(fast, dtype=np.int64),
             own_send=own,
             muted=np.array([leg.muted for leg in fast_legs], dtype=np.bool_),
-            slots=np.array(slots, dtype=np.int64),
+            slots=leg_slots[np.array(fast, dtype=np.int64)],
+            leg_slots=leg_slots,
             listening=np.array(
                 [bool(leg.listeners) or leg.inband is not None for leg in legs], dtype=np.bool_
             ),

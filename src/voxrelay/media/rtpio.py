@@ -230,12 +230,12 @@ class RtpSocketSet:
         handle.remote = remote
         return handle
 
-    def poll(self) -> tuple[list[Receiver | None], Datagrams]:
-        """Every datagram waiting on the set's sockets, without blocking, with the receiver
-        (Leg) of each. Rows of the ``Datagrams`` view a buffer the next poll reuses; a size
-        of -1 marks a datagram longer than ``DATAGRAM_ROOM`` (cut off: drop it)."""
-        chunks: list[Datagrams] = []
-        receivers: list[Receiver | None] = []
+    def poll(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], Datagrams]:
+        """Every datagram waiting on the set's sockets, without blocking, with the slot it
+        came on (``receiver_of`` gives its Leg). Rows of the ``Datagrams`` view a buffer the
+        next poll reuses; a size of -1 marks a datagram longer than ``DATAGRAM_ROOM`` (cut
+        off: drop it)."""
+        chunks: list[tuple[np.ndarray[Any, np.dtype[np.int64]], Datagrams]] = []
         while True:
             count: int = self._lib.rtpio_recv(
                 self._set,
@@ -248,30 +248,33 @@ class RtpSocketSet:
             )
             count = max(count, 0)
             self.invalid += int(np.count_nonzero(self._lens[:count] < 0))
-            table = self._receivers
-            receivers += [table[slot] for slot in self._slots[:count].tolist()]
+            slots = self._slots[:count].astype(np.int64)
             chunk = Datagrams(
                 self._buf[:count],
                 self._lens[:count].astype(np.int64),
                 self._arrivals[:count].copy(),
             )
+            if count < BATCH and not chunks:
+                return slots, chunk
+            chunks.append((slots, chunk.pick(slice(None))))  # a copy: the buffer is reused
             if count < BATCH:
-                if not chunks:
-                    return receivers, chunk
-                chunks.append(chunk)
-                return receivers, Datagrams(
-                    np.concatenate([c.data for c in chunks]),
-                    np.concatenate([c.size for c in chunks]),
-                    np.concatenate([c.arrival for c in chunks]),
+                return np.concatenate([s for s, _ in chunks]), Datagrams(
+                    np.concatenate([c.data for _, c in chunks]),
+                    np.concatenate([c.size for _, c in chunks]),
+                    np.concatenate([c.arrival for _, c in chunks]),
                 )
-            chunks.append(chunk.pick(slice(None)))  # a copy: the buffer is read into again
+
+    def receiver_of(self, slot: int) -> Receiver | None:
+        """The Leg on ``slot``, if any."""
+        return self._receivers[slot]
 
     def deliver(self) -> int:
         """``poll`` and hand each datagram to its receiver's ``deliver`` (for sets no
         ``LegBatch`` ticks); returns how many were delivered."""
-        receivers, datagrams = self.poll()
+        slots, datagrams = self.poll()
         delivered = 0
-        for k, receiver in enumerate(receivers):
+        for k, slot in enumerate(slots.tolist()):
+            receiver = self._receivers[slot]
             if receiver is not None and datagrams.size[k] >= 0:
                 receiver.deliver(datagrams.bytes(k), float(datagrams.arrival[k]))
                 delivered += 1
