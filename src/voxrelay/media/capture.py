@@ -71,11 +71,11 @@ class CaptureBank(Table):
         return row
 
     def take(self, row: int, stereo: bool) -> tuple[Frames, Frames | None]:
-        """Empty the row's stage: its frames (n, 160) per channel."""
+        """Empty the row's stage: its frames (n, 160) per channel, as views of the stage
+        (copy them before the row's next ``capture``)."""
         count = int(self.staged[row])
         self.staged[row] = 0
-        left = self.left[row, :count].copy()
-        return left, (self.right[row, :count].copy() if stereo else None)
+        return self.left[row, :count], (self.right[row, :count] if stereo else None)
 
     def analyse(self, rows: Rows, dbfs: np.ndarray[Any, Any]) -> tuple[Rows, Rows]:
         """Speech detection on one level per row; returns the positions (in ``rows``) that
