@@ -5,7 +5,9 @@ and sends one RTP packet, handles the datagrams that arrived since the last tick
 frame from its jitter buffer (``heard``) and hands both frames to its listeners (recorders,
 collectors, detectors). ``media.batch.tick_legs`` runs these steps for many legs at once;
 ``tick`` runs them for this leg alone. Components attach under a ``control_id`` and report
-through their own callbacks; the leg knows nothing of RELAY.
+through their own callbacks; the leg knows nothing of RELAY. Its jitter buffer, reception
+statistics and RTP stream are rows of numpy banks (``media.soa``): one-row banks of its own
+while it is ticked alone, a ``LegBatch``'s banks while it is in one.
 
 Symmetric RTP (RFC 4961): packets go to where the far end's packets come from once any
 arrive. No packets for ``inactivity_timeout`` seconds while answered fires ``on_inactive``.
