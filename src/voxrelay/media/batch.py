@@ -36,10 +36,11 @@ import numpy as np
 
 from voxrelay.media.frames import FRAME, SILENCE, Frame
 from voxrelay.media.jitterbuffer import Arrivals, JitterBank
-from voxrelay.media.plan import Ints, Matrix, TickPlan
+from voxrelay.media.plan import Matrix, TickPlan
 from voxrelay.media.player import ENDED, PLAYED, next_frames
 from voxrelay.media.rtcp import ReceptionBank
 from voxrelay.media.rtp import Datagrams, Headers, StreamBank
+from voxrelay.media.soa import Ints
 
 if TYPE_CHECKING:
     from voxrelay.media.leg import Leg

@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 
 from voxrelay.media.frames import FRAME
-from voxrelay.media.soa import Column, Table
+from voxrelay.media.soa import Column, Ints, Table
 
 STAGE = 50
 """Frames staged per recorder before they move into its blocks (1 s, 16 KB a channel)."""
 SPEECH_ONSET_FRAMES = 2
-Rows = np.ndarray[Any, np.dtype[np.int64]]
 Frames = np.ndarray[Any, np.dtype[np.int16]]
 
 
@@ -51,7 +50,7 @@ class CaptureBank(Table):
         self._rng = np.random.default_rng()
         super().__init__(columns, rows)
 
-    def capture(self, rows: Rows, left: Frames, right: Frames | None = None) -> Rows:
+    def capture(self, rows: Ints, left: Frames, right: Frames | None = None) -> Ints:
         """Stage one frame per row (``right`` only for stereo rows, aligned with ``left``);
         returns the rows whose stage is now full (to ``take``)."""
         at = self.staged[rows]
@@ -60,7 +59,7 @@ class CaptureBank(Table):
             self.right[rows, at] = right
         self.staged[rows] = at + 1
         self.recorded[rows] += 1
-        full: Rows = rows[at + 1 >= self.flush_at[rows]]
+        full: Ints = rows[at + 1 >= self.flush_at[rows]]
         return full
 
     def add(self) -> int:
@@ -77,7 +76,7 @@ class CaptureBank(Table):
         self.staged[row] = 0
         return self.left[row, :count], (self.right[row, :count] if stereo else None)
 
-    def analyse(self, rows: Rows, dbfs: np.ndarray[Any, Any]) -> tuple[Rows, Rows]:
+    def analyse(self, rows: Ints, dbfs: np.ndarray[Any, Any]) -> tuple[Ints, Ints]:
         """Speech detection on one level per row; returns the positions (in ``rows``) that
         end with no input, and those that finish after speech and end silence."""
         self.analysed[rows] += 1

@@ -27,17 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from voxrelay.media.rtp import RtpPacket
-from voxrelay.media.soa import Column, Table, rounds
+from voxrelay.media.rtp import RtpPacket, ts_diff
+from voxrelay.media.soa import Column, Ints, RowView, Table, rounds
 
-Ints = np.ndarray[Any, np.dtype[np.int64]]
 Bools = np.ndarray[Any, np.dtype[np.bool_]]
 M32 = 0xFFFFFFFF
-
-
-def wrap32(diff: Ints) -> Ints:
-    """Differences of 32-bit timestamps as signed values in -2**31..2**31-1 (int64 arrays)."""
-    return ((diff + 0x80000000) & M32) - 0x80000000
 
 
 @dataclass(slots=True)
@@ -136,7 +130,7 @@ class JitterBank(Table):
         ts = p.timestamp
         next_ts = self.next_ts[rows]
         next_ts = np.where(next_ts < 0, ts, next_ts)
-        offset = wrap32(ts - next_ts)
+        offset = ts_diff(ts, next_ts)
         behind = offset < 0
         late = behind & self.started[rows]
         self.late[rows[late]] += 1
@@ -166,11 +160,11 @@ class JitterBank(Table):
         self.ring_size[rows, slot] = np.minimum(p.size, self.room)
         self.ring_payload[rows, slot] = p.payload
         newest = self.newest[rows]
-        newer = (newest < 0) | (wrap32(ts - newest) > 0)
+        newer = (newest < 0) | (ts_diff(ts, newest) > 0)
         self.newest[rows[newer]] = ts[newer]
 
     def _update_jitter(self, rows: Ints, ts: Ints, arrival: Ints) -> None:
-        transit = wrap32(arrival - ts)
+        transit = ts_diff(arrival, ts)
         d = np.abs(transit - self.transit[rows])
         jitter = self.jitter[rows]
         moved = self.has_transit[rows] & (d < self.frame * 50)  # timestamp jumps are pauses
@@ -188,14 +182,15 @@ class JitterBank(Table):
         self.target[rows] = np.clip(wanted, self.min_frames, self.max_frames)
 
     def _slot(self, rows: Ints, ts: Ints) -> Ints:
-        return (wrap32(ts - self.origin[rows]) // self.frame) % self.capacity
+        slot: Ints = (ts_diff(ts, self.origin[rows]) // self.frame) % self.capacity
+        return slot
 
     def _rebase(self, rows: Ints, ts: Ints) -> None:
         """Keep ``ts - origin`` far from the 2**31 wrap: an empty ring starts at ``ts``; a
         ring that has held packets for 2**30 samples (37 h at 8 kHz) is re-slotted."""
         empty = self.held[rows] == 0
         self.origin[rows[empty]] = ts[empty]
-        drifted = np.abs(wrap32(ts - self.origin[rows])) > 1 << 30
+        drifted = np.abs(ts_diff(ts, self.origin[rows])) > 1 << 30
         for row, new in zip(rows[drifted].tolist(), ts[drifted].tolist(), strict=True):
             columns = [self.ring_ts, self.ring_seq, self.ring_marker, self.ring_pt]
             columns += [self.ring_size, self.ring_payload]
@@ -203,7 +198,7 @@ class JitterBank(Table):
             self.origin[row] = new
             self.ring_ts[row] = -1
             there = np.flatnonzero(kept[0] >= 0)
-            slots = (wrap32(kept[0][there] - new) // self.frame) % self.capacity
+            slots = (ts_diff(kept[0][there], new) // self.frame) % self.capacity
             for column, old in zip(columns, kept, strict=True):
                 column[row, slots] = old[there]
 
@@ -219,9 +214,10 @@ class JitterBank(Table):
     def depth(self, rows: Ints) -> Ints:
         """Frames buffered from the next one to play to the newest one held."""
         held = self.held[rows].astype(np.int64)
-        ahead = wrap32(self.newest[rows] - self.next_ts[rows]) // self.frame + 1
+        ahead = ts_diff(self.newest[rows], self.next_ts[rows]) // self.frame + 1
         known = (held > 0) & (self.next_ts[rows] >= 0)
-        return np.where(known, np.maximum(0, ahead), held)
+        depth: Ints = np.where(known, np.maximum(0, ahead), held)
+        return depth
 
     def get(self, rows: Ints) -> tuple[Bools, Ints]:
         """One frame time for each row: ``(hit, slot)``, where ``hit[i]`` says row i has a
@@ -274,7 +270,7 @@ class JitterBank(Table):
         return ts
 
 
-class JitterBuffer:
+class JitterBuffer(RowView[JitterBank]):
     """One stream's jitter buffer: a row of ``bank`` (by default a bank of its own).
     ``frame_samples`` is the packet time in samples (160 = 20 ms)."""
 
@@ -286,14 +282,9 @@ class JitterBuffer:
         capacity: int = 64,
         bank: JitterBank | None = None,
     ) -> None:
-        self.bank = bank or JitterBank(frame_samples, min_frames, max_frames, capacity, rows=1)
-        self.row = self.bank.add()
-
-    def move_to(self, bank: JitterBank) -> None:
-        """Carry this buffer's state into ``bank`` (a media tick's bank, or a private one)."""
-        if bank is not self.bank:
-            self.row = self.bank.move(self.row, bank)
-            self.bank = bank
+        super().__init__(
+            bank or JitterBank(frame_samples, min_frames, max_frames, capacity, rows=1)
+        )
 
     @property
     def frame(self) -> int:

@@ -19,11 +19,11 @@ import numpy as np
 
 from voxrelay.media.codecs import Codec
 from voxrelay.media.player import Player
+from voxrelay.media.soa import Ints
 
 if TYPE_CHECKING:
     from voxrelay.media.leg import Leg
 
-Ints = np.ndarray[Any, np.dtype[np.int64]]
 Matrix = np.ndarray[Any, np.dtype[np.int16]]
 BatchFeed = Callable[[list[Any], Matrix, Matrix], None]
 _changes = [0]

@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 
 from voxrelay.media.frames import FRAME, SILENCE, Frame, gain, scale
-from voxrelay.media.soa import Column, Table
+from voxrelay.media.soa import Column, Ints, Table
 
-Ints = np.ndarray[Any, np.dtype[np.int64]]
 Frames = np.ndarray[Any, np.dtype[np.int16]]
 FRAME_SPAN = np.arange(FRAME, dtype=np.int64)
 PLAYED, SILENT, ENDED = 0, 1, 2

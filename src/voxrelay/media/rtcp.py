@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxrelay.media.jitterbuffer import Ints
-from voxrelay.media.soa import Column, Table, rounds
+from voxrelay.media.soa import Column, Ints, RowView, Table, rounds
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
 SR, RR = 200, 201
@@ -134,19 +133,12 @@ class ReceptionBank(Table):
         self.has_transit[rows] = True
 
 
-class ReceptionStats:
+class ReceptionStats(RowView[ReceptionBank]):
     """What we received of one remote SSRC: a row of ``bank`` (by default its own)."""
 
     def __init__(self, clock_rate: int = 8000, bank: ReceptionBank | None = None) -> None:
         self.clock_rate = clock_rate
-        self.bank = bank or ReceptionBank(rows=1)
-        self.row = self.bank.add()
-
-    def move_to(self, bank: ReceptionBank) -> None:
-        """Carry these statistics into ``bank`` (a media tick's bank, or a private one)."""
-        if bank is not self.bank:
-            self.row = self.bank.move(self.row, bank)
-            self.bank = bank
+        super().__init__(bank or ReceptionBank(rows=1))
 
     def update(self, ssrc: int, seq: int, timestamp: int, arrival: int) -> None:
         """One RTP packet; ``arrival`` is the local clock in timestamp units."""

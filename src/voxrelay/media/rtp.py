@@ -10,15 +10,14 @@ from __future__ import annotations
 import secrets
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from voxrelay.media.soa import Column, Table
-
-Ints = np.ndarray[Any, np.dtype[np.int64]]
+from voxrelay.media.soa import Column, Ints, RowView, Table
 
 _HEADER = struct.Struct("!BBHII")
+T = TypeVar("T", int, Ints)
 
 
 class RtpError(ValueError):
@@ -30,8 +29,8 @@ def seq_diff(a: int, b: int) -> int:
     return ((a - b + 0x8000) & 0xFFFF) - 0x8000
 
 
-def ts_diff(a: int, b: int) -> int:
-    """``a - b`` for 32-bit timestamps, in -2**31..2**31-1."""
+def ts_diff(a: T, b: T) -> T:
+    """``a - b`` for 32-bit timestamps, in -2**31..2**31-1 (ints, or int64 arrays)."""
     return ((a - b + 0x80000000) & 0xFFFFFFFF) - 0x80000000
 
 
@@ -153,7 +152,7 @@ def _field(name: str) -> property:
     return property(get, set_)
 
 
-class RtpStream:
+class RtpStream(RowView[StreamBank]):
     """The sending side of one stream, a row of ``bank`` (by default its own): random SSRC,
     sequence and timestamp origin (RFC 3550 §5.1).
 
@@ -175,17 +174,10 @@ class RtpStream:
         bank: StreamBank | None = None,
     ) -> None:
         self.clock_rate = clock_rate
-        self.bank = bank or StreamBank(rows=1)
-        self.row = self.bank.add()
+        super().__init__(bank or StreamBank(rows=1))
         self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
         self.sequence = secrets.randbits(16) if sequence is None else sequence
         self.timestamp = secrets.randbits(32) if timestamp is None else timestamp
-
-    def move_to(self, bank: StreamBank) -> None:
-        """Carry this stream's state into ``bank`` (a media tick's bank, or a private one)."""
-        if bank is not self.bank:
-            self.row = self.bank.move(self.row, bank)
-            self.bank = bank
 
     def packet(
         self,

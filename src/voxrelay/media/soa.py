@@ -10,9 +10,11 @@ numbers, never the arrays themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
+
+Ints = np.ndarray[Any, np.dtype[np.int64]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,24 @@ class Table:
 
     def __getattr__(self, name: str) -> Any:  # columns are set in _grow; this is for mypy
         raise AttributeError(name)
+
+
+B = TypeVar("B", bound=Table)
+
+
+class RowView(Generic[B]):
+    """One stream's view of its row in a bank (``bank``, ``row``); streams ticked alone
+    have a bank of their own, which ``move_to`` trades for a media tick's and back."""
+
+    def __init__(self, bank: B) -> None:
+        self.bank = bank
+        self.row = bank.add()
+
+    def move_to(self, bank: B) -> None:
+        """Carry this row's state into ``bank``."""
+        if bank is not self.bank:
+            self.row = self.bank.move(self.row, bank)
+            self.bank = bank
 
 
 def rounds(rows: Any) -> list[Any]:
