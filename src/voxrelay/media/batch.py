@@ -423,9 +423,10 @@ def _send(
         m = fast[part]
         bank = legs[int(m[0])].stream.bank
         packets[part] = bank.pack(plan.stream_row[m], roles.payload_type[m], payload[part])
-    native = roles.slots >= 0
+    slots = roles.leg_slots[fast]
+    native = slots >= 0
     if io is not None and native.any():
-        io.send_rows(roles.slots[native], packets[native])
+        io.send_rows(slots[native], packets[native])
     for k in np.flatnonzero(~native).tolist():
         send = legs[int(fast[k])].send
         if send is not None:

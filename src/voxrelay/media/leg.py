@@ -29,7 +29,7 @@ from voxrelay.media.digitsender import DigitSender, Step
 from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
 from voxrelay.media.frames import FRAME, SILENCE, Frame, mix
 from voxrelay.media.jitterbuffer import JitterBuffer
-from voxrelay.media.plan import legs_changed
+from voxrelay.media.plan import TickPlan, legs_changed
 from voxrelay.media.rtcp import (
     ReceptionStats,
     ReportBlock,
@@ -139,6 +139,7 @@ class Leg:
         self.active = True
         self.muted = False
         self.invalid = 0
+        self._alone: tuple[tuple[object, ...], TickPlan] | None = None  # plan for ``tick``
         self.reception = ReceptionStats(codec.clock_rate)
         self.remote_report: ReportBlock | None = None  # what the far end says of our stream
         # An RTCP report every 5 s (RFC 3550 §6.2 minimum) on the RTP port (RFC 5761 mux);
@@ -181,9 +182,9 @@ class Leg:
         when = time.monotonic() if arrival is None else arrival
         samples = int(when * self.codec.clock_rate)
         self.reception.update(packet.ssrc, packet.sequence, packet.timestamp, samples)
-        self.note_received(1)
+        tick = self._note_received()
         if packet.payload_type == self.codec.payload_type:
-            self.jitter.put(packet, self._row_value("tick") * FRAME)
+            self.jitter.put(packet, tick * FRAME)
         elif packet.payload_type == self.telephone_event:
             try:
                 self._digits(self._events.feed(packet.timestamp, packet.payload))
@@ -193,13 +194,16 @@ class Leg:
     # -- each tick (``batch.tick_legs`` drives these for many legs at once) ------------------
 
     def tick(self, n: int) -> None:
-        """Advance one 20 ms frame (called by the media clock, or through a ``LegBatch``)."""
-        tick_legs((self,), n)
+        """Advance one 20 ms frame, this leg alone (a ``LegBatch`` ticks many at once)."""
+        banks = (self.jitter.bank, self.reception.bank, self.stream.bank)
+        if self._alone is None or self._alone[0] != banks:  # where its rows are changed
+            self._alone = (banks, TickPlan((self,)))
+        tick_legs((self,), n, plan=self._alone[1])
 
-    def note_received(self, count: int) -> int:
-        """``count`` RTP packets arrived; returns the tick they count in."""
+    def _note_received(self) -> int:
+        """An RTP packet arrived; returns the tick it counts in."""
         bank, row = self.reception.bank, np.array([self.reception.row])
-        bank.note(row, np.array([count]))
+        bank.note(row, np.array([1]))
         return int(bank.tick[row[0]])
 
     @property

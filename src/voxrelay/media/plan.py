@@ -44,7 +44,6 @@ class Roles:
     fast_send: Ints  # legs whose packet the batch makes (no RFC 4733 keys being sent)
     own_send: list[int]  # legs sending keys: their own path
     muted: Any  # bool per fast_send entry: send encoded silence
-    slots: Ints  # socket set slot per fast_send entry, -1: the leg's own ``send``
     leg_slots: Ints  # socket set slot per leg, -1: none
     listening: Any  # bool per leg: someone listens to what it hears
     inband: list[int]  # legs detecting in-band DTMF
@@ -125,7 +124,6 @@ class TickPlan:
             fast_send=np.array(fast, dtype=np.int64),
             own_send=own,
             muted=np.array([leg.muted for leg in fast_legs], dtype=np.bool_),
-            slots=leg_slots[np.array(fast, dtype=np.int64)],
             leg_slots=leg_slots,
             listening=np.array(
                 [bool(leg.listeners) or leg.inband is not None for leg in legs], dtype=np.bool_
