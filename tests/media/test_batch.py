@@ -222,3 +222,43 @@ def test_legs_leave_and_join_the_batch() -> None:
     batch.tick(3)
     assert (len(sent["a"]), len(sent["b"])) == (2, 2)
     assert a not in batch and b in batch and len(batch) == 1
+
+
+def test_changes_made_while_a_batch_runs_take_effect_at_the_next_tick(tmp_path: Path) -> None:
+    """The batch keeps a plan of who sends, plays and listens between ticks: muting, a new
+    player, another codec, an added or removed recorder must still show in what is sent."""
+    leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0)
+    leg.rtcp_interval_ticks = 0
+    sent: list[bytes] = []
+    leg.send = sent.append
+    batch = LegBatch()
+    batch.add(leg)
+    beep = tone((1000.0,), 1.0, level_dbfs=-10)
+
+    def tick(n: int) -> bytes:
+        batch.tick(n)
+        return sent[-1]
+
+    assert tick(0)[12:] == PCMU.encode(np.zeros(FRAME, np.int16))  # nothing to say: silence
+    leg.add_player(Player("p", [beep]))
+    assert tick(1)[12:] == PCMU.encode(beep[:FRAME])
+    leg.muted = True
+    assert tick(2)[12:] == PCMU.encode(np.zeros(FRAME, np.int16))
+    leg.muted = False
+    leg.codec = PCMA
+    packet = tick(3)
+    assert packet[1] & 0x7F == PCMA.payload_type and packet[12:] == PCMA.encode(
+        beep[2 * FRAME : 3 * FRAME]
+    )
+    recorder = Recorder(
+        "r", tmp_path / "r.wav", direction="listen", initial_timeout=0, end_silence_timeout=0
+    )
+    leg.add_listener(recorder)
+    tick(4)
+    tick(5)
+    leg.remove("r")
+    tick(6)
+    assert recorder.frames_recorded == 2
+    leg.send = None
+    batch.tick(7)
+    assert len(sent) == 7  # no send after the transport went away
