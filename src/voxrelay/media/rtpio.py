@@ -291,17 +291,8 @@ class RtpSocketSet:
         lens = np.fromiter(map(len, data), dtype=np.int32, count=count)
         offsets = np.zeros(count, dtype=np.int64)
         np.cumsum(lens[:-1], out=offsets[1:])
-        slot_array = np.array(slots, dtype=np.int32)
-        return int(
-            self._lib.rtpio_send(
-                self._set,
-                b"".join(data),
-                slot_array.ctypes.data,
-                offsets.ctypes.data,
-                lens.ctypes.data,
-                count,
-            )
-        )
+        block = np.frombuffer(b"".join(data), dtype=np.uint8)
+        return self._send(block, np.array(slots, dtype=np.int32), offsets, lens)
 
     def slots_of(self, receivers: list[Receiver]) -> list[int]:
         """The socket (slot) of each receiver, -1 for one without a socket here."""
@@ -314,20 +305,22 @@ class RtpSocketSet:
         count, size = packets.shape
         if not count:
             return 0
-        # the arrays stay referenced until the call returns (C reads their memory)
-        block = np.ascontiguousarray(packets)
-        slot_array = np.ascontiguousarray(slots, dtype=np.int32)
         offsets = np.arange(count, dtype=np.int64) * size
         lens = np.full(count, size, dtype=np.int32)
-        sent = self._lib.rtpio_send(
+        return self._send(np.ascontiguousarray(packets), slots.astype(np.int32), offsets, lens)
+
+    def _send(self, block: Any, slots: Any, offsets: Any, lens: Any) -> int:
+        """``rtpio_send``: packet k is ``block[offsets[k]:offsets[k] + lens[k]]`` on
+        ``slots[k]`` (the arrays stay referenced until C has read them)."""
+        sent: int = self._lib.rtpio_send(
             self._set,
             block.ctypes.data,
-            slot_array.ctypes.data,
+            slots.ctypes.data,
             offsets.ctypes.data,
             lens.ctypes.data,
-            count,
+            len(lens),
         )
-        return int(sent)
+        return sent
 
     def close(self) -> None:
         """Free the native set (handles must be closed first)."""
