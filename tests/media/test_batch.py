@@ -20,7 +20,7 @@ from voxrelay.media.frames import FRAME, Frame, gain, scale
 from voxrelay.media.leg import Leg
 from voxrelay.media.player import Player
 from voxrelay.media.recorder import Recorder
-from voxrelay.media.rtp import RtpStream
+from voxrelay.media.rtp import RtpStream, is_rtcp
 from voxrelay.media.sources import tone
 
 TICKS = 620  # past the recorder's 500-frame blocks
@@ -220,7 +220,8 @@ def test_legs_leave_and_join_the_batch() -> None:
     batch.tick(2)
     batch.discard(a)
     batch.tick(3)
-    assert (len(sent["a"]), len(sent["b"])) == (2, 2)
+    audio = {name: [d for d in data if not is_rtcp(d)] for name, data in sent.items()}
+    assert (len(audio["a"]), len(audio["b"])) == (2, 2)  # RTCP may come at any tick
     assert a not in batch and b in batch and len(batch) == 1
 
 
