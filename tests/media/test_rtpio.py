@@ -77,6 +77,30 @@ def test_bad_datagrams_are_counted_and_dropped(sockets: RtpSocketSet) -> None:
         handle.close()
 
 
+def test_a_burst_on_one_socket_arrives_whole_and_in_order(sockets: RtpSocketSet) -> None:
+    """More datagrams than one read takes from a socket (``PER_SOCKET`` in rtpio.c): the
+    polls that follow take the rest, in order; a cut-off one among them is counted."""
+    leg = Leg(PCMU, name="burst")
+    handle = sockets.open(leg, "127.0.0.1")
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    try:
+        stream = RtpStream()
+        for k in range(20):
+            peer.sendto(stream.pack(bytes([k]) * 160, 160 * k), handle.local)
+            if k == 10:
+                peer.sendto(b"\x80" * (rtpio.DATAGRAM_ROOM + 1), handle.local)
+        time.sleep(0.05)
+        delivered = [sockets.deliver() for _ in range(5)]
+        assert sum(delivered) == 20 and delivered[0] < 20
+        assert sockets.invalid == 1
+        assert [data[12] for data, _ in leg.inbox] == list(range(20))
+        assert handle.remote == peer.getsockname()  # latched
+    finally:
+        peer.close()
+        handle.close()
+
+
 def test_a_closed_handle_frees_its_slot_and_drops_what_it_queued() -> None:
     sockets = RtpSocketSet(capacity=1)
     first = Leg(PCMU)

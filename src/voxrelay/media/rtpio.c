@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PER_SOCKET 8 /* datagrams read from one socket per call, at most */
+#define PER_SOCKET 8 /* datagrams read from one socket per call, at most (rounds) */
 
 typedef struct {
     int fd; /* -1: free slot */
@@ -122,24 +122,32 @@ static double monotonic_now(void) {
 
 /* Read the datagrams waiting on every socket, without blocking, up to `max`.
  *
+ * In rounds: each round asks epoll which sockets have data and reads one datagram from
+ * each, up to PER_SOCKET rounds. A socket with one datagram (the usual case: one packet
+ * per 20 ms tick) costs one recvfrom and is gone from the next round's answer, which is
+ * cheaper than a second recvfrom per socket to learn that it is drained (BENCHMARKS.md).
+ * A socket's datagrams come out in the order they arrived.
+ *
  * Datagram k goes to buf + k * size; slots[k] is its slot, lens[k] its length (-1: longer
  * than `size`, cut off; the caller drops it) and arrivals[k] when it was read
  * (CLOCK_MONOTONIC seconds). Returns the count (max when more may wait), or -errno. */
 int rtpio_recv(rtpio_t *set, uint8_t *buf, int size, int32_t *slots, int32_t *lens,
                double *arrivals, int max) {
     if (set == NULL) return -EINVAL;
-    int ready = epoll_wait(set->epoll_fd, set->events, set->capacity, 0);
-    if (ready < 0) return errno == EINTR ? 0 : -errno;
     int total = 0;
-    for (int k = 0; k < ready && total < max; k++) {
-        int index = (int)set->events[k].data.u32;
-        slot_t *s = &set->slots[index];
-        for (int n = 0; n < PER_SOCKET && total < max && s->fd >= 0; n++) {
+    for (int round = 0; round < PER_SOCKET && total < max; round++) {
+        int ready = epoll_wait(set->epoll_fd, set->events, set->capacity, 0);
+        if (ready < 0) return total > 0 || errno == EINTR ? total : -errno;
+        if (ready == 0) break;
+        for (int k = 0; k < ready && total < max; k++) {
+            int index = (int)set->events[k].data.u32;
+            slot_t *s = &set->slots[index];
+            if (s->fd < 0) continue;
             struct sockaddr_storage from;
             socklen_t from_len = sizeof(from);
             ssize_t got = recvfrom(s->fd, buf + (size_t)total * (size_t)size, (size_t)size,
                                    MSG_TRUNC, (struct sockaddr *)&from, &from_len);
-            if (got < 0) break; /* EAGAIN: drained; errors (ICMP) are not fatal */
+            if (got < 0) continue; /* EAGAIN after all; errors (ICMP) are not fatal */
             if (s->latch && (from_len != s->peer_len || memcmp(&from, &s->peer, from_len))) {
                 memcpy(&s->peer, &from, from_len);
                 s->peer_len = from_len;
