@@ -169,6 +169,7 @@ async def _serve(args: argparse.Namespace) -> None:
         if line == "MARK":
             mark.update(snapshot())
         elif line in ("STOP", ""):
+            loop.remove_reader(sys.stdin.fileno())
             end = snapshot()
             ticks = end["ticks"] - mark.get("ticks", 0)
             lateness = clock.stats.lateness[-ticks:] if ticks else []
@@ -183,9 +184,14 @@ async def _serve(args: argparse.Namespace) -> None:
                 "tick_ms_max": float(spans.max()) if len(spans) else 0,
                 "tick_ms_mean": float(spans.mean()) if len(spans) else 0,
             }
-            print("STATS " + json.dumps(report), flush=True)
-            loop.remove_reader(sys.stdin.fileno())
-            done.set_result(None)
+            # the generator has stopped sending: what it sent last is read in the next ticks,
+            # so "received" is counted a few ticks on (loss is what never arrives)
+            loop.call_later(0.1, send_report, report)
+
+    def send_report(report: dict[str, Any]) -> None:
+        report["total"]["received"] = snapshot()["received"]
+        print("STATS " + json.dumps(report), flush=True)
+        done.set_result(None)
 
     loop.add_reader(sys.stdin.fileno(), on_stdin)
     await done
