@@ -25,7 +25,6 @@ from voxrelay.media.frames import FRAME, SILENCE, Frame, gain, scale
 from voxrelay.media.soa import Column, Ints, Table
 
 Frames = np.ndarray[Any, np.dtype[np.int16]]
-FRAME_SPAN = np.arange(FRAME, dtype=np.int64)
 PLAYED, SILENT, ENDED = 0, 1, 2
 """What ``next_frames`` says of each player: a frame, nothing this tick (paused), ended."""
 
@@ -55,6 +54,7 @@ class PlayerBank(Table):
         }
         super().__init__(columns, rows)
         self.sources: list[Frame | None] = []  # the arrays players read, by index
+        self.windows: list[Frames | None] = []  # each source's 160-sample windows (a view)
         self._index: dict[int, int] = {}  # id(array) -> index in sources
         self._users: list[int] = []  # players reading each source
         self._spare: list[int] = []
@@ -74,15 +74,25 @@ class PlayerBank(Table):
         self.source[row], self.start[row], self.offset[row] = index, start, start
         self.length[row] = start + len(samples)
 
+    def _frames(self, index: int, offsets: Ints) -> Frames:
+        """The frames of source ``index`` starting at ``offsets``: (k, 160) int16, one row
+        copy each from the source's frame windows (no index matrix)."""
+        windows = self.windows[index]
+        assert windows is not None
+        frames: Frames = windows[offsets]
+        return frames
+
     def _register(self, samples: Frame) -> int:
         index = self._index.get(id(samples))
         if index is None:
             index = self._spare.pop() if self._spare else len(self.sources)
+            windows = _windows(samples)
             if index == len(self.sources):
                 self.sources.append(samples)
+                self.windows.append(windows)
                 self._users.append(0)
             else:
-                self.sources[index] = samples
+                self.sources[index], self.windows[index] = samples, windows
             self._index[id(samples)] = index
         return index
 
@@ -98,7 +108,7 @@ class PlayerBank(Table):
         if not self._users[index]:
             samples = self.sources[index]
             del self._index[id(samples)]
-            self.sources[index] = None
+            self.sources[index] = self.windows[index] = None
             self._spare.append(index)
 
     def next_frames(self, players: list[Player], rows: Ints) -> tuple[Frames, Ints]:
@@ -106,20 +116,20 @@ class PlayerBank(Table):
         ``(frames (k, 160) int16, status)``, status PLAYED, SILENT (paused: the row is
         zeros) or ENDED (the player has just finished, or had)."""
         count = len(rows)
-        frames = np.zeros((count, FRAME), dtype=np.int16)
         status = np.where(self.paused[rows], SILENT, ENDED)
         playing = self.playing[rows]
         offset = self.offset[rows]
         inside = playing & (offset + FRAME <= self.length[rows])
+        sources = self.source[rows]
+        if count and inside.all() and sources.min() == sources.max():
+            frames = self._frames(int(sources[0]), offset)  # the usual case: one prompt
+        else:
+            frames = np.zeros((count, FRAME), dtype=np.int16)
+            for index in np.unique(sources[inside]).tolist():
+                mine = np.flatnonzero(inside & (sources == index))
+                frames[mine] = self._frames(index, offset[mine])
         if inside.any():
             where = np.flatnonzero(inside)
-            sources = self.source[rows[where]]
-            starts = offset[where][:, None] + FRAME_SPAN
-            for index in np.unique(sources).tolist():
-                mine = sources == index
-                samples = self.sources[index]
-                assert samples is not None
-                frames[where[mine]] = samples[starts[mine]]
             self.offset[rows[where]] += FRAME
             self.frames_played[rows[where]] += 1
             status[where] = PLAYED
@@ -251,6 +261,14 @@ def next_frames(players: list[Player], rows: Ints) -> tuple[Frames, Ints, Any]:
     the gain, status per player, gain factors)``; see ``PlayerBank.next_frames``."""
     frames, status = _BANK.next_frames(players, rows)
     return frames, status, _BANK.factor[rows]
+
+
+def _windows(samples: Frame) -> Frames | None:
+    """Every 160-sample window of ``samples``, as a (len - 159, 160) view (None if shorter)."""
+    if len(samples) < FRAME:
+        return None
+    windows: Frames = np.lib.stride_tricks.sliding_window_view(samples, FRAME)
+    return windows
 
 
 def _whole(samples: Frame) -> tuple[Frame, int]:
