@@ -52,14 +52,14 @@ class CaptureBank(Table):
 
     def capture(self, rows: Ints, left: Frames, right: Frames | None = None) -> Ints:
         """Stage one frame per row (``right`` only for stereo rows, aligned with ``left``);
-        returns the rows whose stage is now full (to ``take``)."""
+        returns the positions in ``rows`` of those whose stage is now full (to ``take``)."""
         at = self.staged[rows]
         self.left[rows, at] = left
         if right is not None:
             self.right[rows, at] = right
         self.staged[rows] = at + 1
         self.recorded[rows] += 1
-        full: Ints = rows[at + 1 >= self.flush_at[rows]]
+        full: Ints = np.flatnonzero(at + 1 >= self.flush_at[rows])
         return full
 
     def add(self) -> int:

@@ -264,17 +264,20 @@ class Recorder:
             recorders = plan.recorders
             heard, said = heard[plan.live], said[plan.live]
         wants, rows, stereo = plan.wants, plan.rows, plan.stereo
-        left = heard * wants[:, 0:1] + said * wants[:, 1:2]  # int32: no overflow before the clip
-        left = np.clip(left, -32768, 32767).astype(np.int16)
+        if plan.mixed:  # every recorder mixes both directions into one channel
+            wide = np.add(heard, said, dtype=np.int32)
+        else:  # int32: no overflow before the clip
+            wide = heard * wants[:, 0:1] + said * wants[:, 1:2]
+        left = np.clip(wide, -32768, 32767, out=wide).astype(np.int16)
         dbfs = rows_dbfs(left)
         if not stereo.any():
             _stage(recorders, rows, left)
         else:  # stereo: listen on the right channel, the level is the louder channel's
             right = (said[stereo] * wants[stereo, 2:3]).astype(np.int16)
             dbfs[stereo] = np.maximum(dbfs[stereo], rows_dbfs(right))
-            _stage(recorders, rows[stereo], left[stereo], right)
-            if not stereo.all():
-                _stage(recorders, rows[~stereo], left[~stereo])
+            for part in (stereo, ~stereo):
+                chosen = [recorders[j] for j in np.flatnonzero(part).tolist()]
+                _stage(chosen, rows[part], left[part], right if part is stereo else None)
         no_input, finished = _BANK.analyse(rows, dbfs)
         for j in no_input.tolist():
             recorders[j]._end(RecordState.NO_INPUT)
@@ -481,6 +484,7 @@ class _Plan:
     rows: Any
     wants: Any
     stereo: Any
+    mixed: bool  # every recorder records both directions into one channel
 
 
 _last_plan: list[_Plan] = []
@@ -494,6 +498,7 @@ def _plan_for(recorders: list[Recorder]) -> _Plan:
             return plan
     live = [i for i, r in enumerate(recorders) if r.state is RecordState.RECORDING]
     chosen = [recorders[i] for i in live]
+    wants = np.array([r._wants for r in chosen], dtype=np.int32).reshape(-1, 3)
     plan = _Plan(
         recorders,
         _changes[0],
@@ -501,20 +506,19 @@ def _plan_for(recorders: list[Recorder]) -> _Plan:
         [r for r in recorders if r.state is RecordState.PAUSED],
         chosen,
         np.array([r._row for r in chosen], dtype=np.int64),
-        np.array([r._wants for r in chosen], dtype=np.int32).reshape(-1, 3),
+        wants,
         np.array([r.stereo for r in chosen], dtype=np.bool_),
+        bool((wants == (1, 1, 0)).all()),
     )
     _last_plan[:] = [p for p in _last_plan[-3:] if p.given is not recorders] + [plan]
     return plan
 
 
 def _stage(recorders: list[Recorder], rows: Any, left: Frames, right: Frames | None = None) -> None:
-    """Stage one frame for each row; recorders whose stage filled move it into blocks."""
-    full = set(_BANK.capture(rows, left, right).tolist())
-    if full:
-        for recorder in recorders:
-            if recorder._row in full:
-                recorder._unstage()
+    """Stage one frame for each row (``recorders[k]``'s is ``rows[k]``); recorders whose
+    stage filled move it into blocks."""
+    for k in _BANK.capture(rows, left, right).tolist():
+        recorders[k]._unstage()
 
 
 def _new_block(stereo: bool) -> Frames:
