@@ -259,10 +259,13 @@ def _receive(legs: Sequence[Leg], plan: TickPlan, owner: Ints, datagrams: Datagr
         & (datagrams.size == ROOM)
         & (headers.payload_type == roles.payload_type[owner])
     )
-    for k in np.flatnonzero(~fast).tolist():
-        legs[owner[k]].receive(datagrams.bytes(k), float(datagrams.arrival[k]))
-    if not fast.any():
-        return
+    if fast.all():  # the usual case: no copies
+        fast = slice(None)
+    else:
+        for k in np.flatnonzero(~fast).tolist():
+            legs[owner[k]].receive(datagrams.bytes(k), float(datagrams.arrival[k]))
+        if not fast.any():
+            return
     owner = owner[fast]
     ssrc, seq, ts = headers.ssrc[fast], headers.sequence[fast], headers.timestamp[fast]
     marker, pt = headers.marker[fast], headers.payload_type[fast]
@@ -312,35 +315,38 @@ def _take(legs: Sequence[Leg], plan: TickPlan, n: int) -> tuple[Matrix, list[int
     for members in plan.groups:
         legs[int(members[0])].reception.bank.start(plan.reception_row[members], n)
     roles = plan.roles(legs)
-    hit = np.zeros(len(legs), dtype=np.bool_)
-    payload = np.zeros((len(legs), FRAME), dtype=np.uint8)
-    size = np.full(len(legs), FRAME, dtype=np.int64)
+    pieces: list[tuple[Ints, Matrix, Ints]] = []  # legs, their payloads, payload sizes
     for members in plan.groups:
         bank = legs[int(members[0])].jitter.bank
         rows = plan.jitter_row[members]
         got, slot = bank.get(rows)
         want = got & roles.listening[members]
         if want.any():
-            m, r, s = members[want], rows[want], slot[want]
-            hit[m] = True
-            payload[m] = bank.ring_payload[r, s, :FRAME]
-            size[m] = bank.ring_size[r, s]
+            r, s = rows[want], slot[want]
+            pieces.append((members[want], bank.ring_payload[r, s, :FRAME], bank.ring_size[r, s]))
     row_of = np.full(len(legs), -1, dtype=np.int64)
-    blocks: list[Matrix] = []
+    if not pieces:
+        return np.zeros((1, FRAME), dtype=np.int16), row_of.tolist()
+    if len(pieces) == 1:
+        hit, payload, size = pieces[0]
+    else:
+        hit, payload, size = (np.concatenate(column) for column in zip(*pieces, strict=True))
+    heard = np.empty((len(hit) + 1, FRAME), dtype=np.int16)  # a zero row last
+    heard[-1] = 0
     count = 0
     for codec, members in roles.codecs:
-        heard = members[hit[members]]
-        if not len(heard):
+        pick = np.isin(hit, members) if len(roles.codecs) > 1 else slice(None)
+        mine = hit[pick]
+        if not len(mine):
             continue
-        frames = codec.decode_table.take(payload[heard])
-        short = size[heard] < FRAME
+        frames = heard[count : count + len(mine)]
+        codec.decode_table.take(payload[pick], out=frames, mode="clip")  # clip: unbuffered
+        short = size[pick] < FRAME
         if short.any():  # another packet time: silence after the samples it carried
-            frames[np.arange(FRAME)[None, :] >= size[heard][:, None]] = 0
-        blocks.append(frames)
-        row_of[heard] = np.arange(count, count + len(heard))
-        count += len(heard)
-    blocks.append(np.zeros((1, FRAME), dtype=np.int16))
-    return (np.concatenate(blocks) if len(blocks) > 1 else blocks[0]), row_of.tolist()
+            frames[np.arange(FRAME)[None, :] >= size[pick][:, None]] = 0
+        row_of[mine] = np.arange(count, count + len(mine))
+        count += len(mine)
+    return heard, row_of.tolist()
 
 
 def _said(legs: Sequence[Leg], plan: TickPlan) -> tuple[Matrix, list[int]]:
@@ -348,30 +354,27 @@ def _said(legs: Sequence[Leg], plan: TickPlan) -> tuple[Matrix, list[int]]:
     Legs with one player get their frames from the player bank in one call."""
     roles = plan.roles(legs)
     rows = np.full(len(legs), -1, dtype=np.int64)
-    blocks: list[Matrix] = []
-    gains: list[Any] = []
-    if len(roles.solo):
-        frames, status, factors = next_frames(roles.solo_players, roles.solo_rows)
-        played = status == PLAYED
-        rows[roles.solo[played]] = np.arange(int(played.sum()))
-        blocks.append(frames[played])
-        gains.append(factors[played])
-        for k in np.flatnonzero(status == ENDED).tolist():
-            legs[int(roles.solo[k])].drop_player(roles.solo_players[k])
-    count = sum(len(b) for b in blocks)
+    k = len(roles.solo)
+    factor = np.ones(k + 1)
+    if k:  # a spare zero row after the players' frames: the usual said matrix
+        said, status, factor[:k] = next_frames(roles.solo_players, roles.solo_rows, spare=1)
+        played = np.flatnonzero(status == PLAYED)
+        rows[roles.solo[played]] = played  # other rows are zeros, and unused
+        for j in np.flatnonzero(status == ENDED).tolist():
+            legs[int(roles.solo[j])].drop_player(roles.solo_players[j])
+    else:
+        said = np.zeros((1, FRAME), dtype=np.int16)
     mixed: list[Frame] = []
+    gains: list[float] = []
     for i in roles.mixing:
         source = legs[i].said_source()
         if source is not None:
-            rows[i] = count + len(mixed)
+            rows[i] = k + len(mixed)
             mixed.append(source[0])
-            gains.append(np.array([source[1]]))
+            gains.append(source[1])
     if mixed:
-        blocks.append(np.stack(mixed))
-    blocks.append(np.zeros((1, FRAME), dtype=np.int16))
-    gains.append(np.ones(1))
-    said = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-    factor = np.concatenate(gains)
+        said = np.concatenate([said[:k], np.stack(mixed), said[k:]])
+        factor = np.concatenate([factor[:k], gains, factor[k:]])
     if (factor != 1.0).any():
         scaled = said.astype(np.float32) * factor.astype(np.float32)[:, None]
         said = np.clip(scaled, -32768, 32767).astype(np.int16)

@@ -111,10 +111,11 @@ class PlayerBank(Table):
             self.sources[index] = self.windows[index] = None
             self._spare.append(index)
 
-    def next_frames(self, players: list[Player], rows: Ints) -> tuple[Frames, Ints]:
+    def next_frames(self, players: list[Player], rows: Ints, spare: int = 0) -> tuple[Frames, Ints]:
         """The next frame of each player (``rows`` are their rows) before its gain:
-        ``(frames (k, 160) int16, status)``, status PLAYED, SILENT (paused: the row is
-        zeros) or ENDED (the player has just finished, or had)."""
+        ``(frames (k + spare, 160) int16, status)``, status PLAYED, SILENT (paused: the row
+        is zeros) or ENDED (the player has just finished, or had); the ``spare`` rows after
+        the players' are zeros."""
         count = len(rows)
         status = np.where(self.paused[rows], SILENT, ENDED)
         playing = self.playing[rows]
@@ -122,9 +123,11 @@ class PlayerBank(Table):
         inside = playing & (offset + FRAME <= self.length[rows])
         sources = self.source[rows]
         if count and inside.all() and sources.min() == sources.max():
-            frames = self._frames(int(sources[0]), offset)  # the usual case: one prompt
+            # the usual case: one prompt; the spare rows are read from it, then cleared
+            frames = self._frames(int(sources[0]), np.r_[offset, np.zeros(spare, np.int64)])
+            frames[count:] = 0
         else:
-            frames = np.zeros((count, FRAME), dtype=np.int16)
+            frames = np.zeros((count + spare, FRAME), dtype=np.int16)
             for index in np.unique(sources[inside]).tolist():
                 mine = np.flatnonzero(inside & (sources == index))
                 frames[mine] = self._frames(index, offset[mine])
@@ -256,10 +259,10 @@ class Player:
         return True
 
 
-def next_frames(players: list[Player], rows: Ints) -> tuple[Frames, Ints, Any]:
+def next_frames(players: list[Player], rows: Ints, spare: int = 0) -> tuple[Frames, Ints, Any]:
     """The next frame of each of ``players`` (``rows``: their ``row``): ``(frames before
     the gain, status per player, gain factors)``; see ``PlayerBank.next_frames``."""
-    frames, status = _BANK.next_frames(players, rows)
+    frames, status = _BANK.next_frames(players, rows, spare)
     return frames, status, _BANK.factor[rows]
 
 
