@@ -7,6 +7,7 @@ import ctypes
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from voxrelay.media.player import Player
 from voxrelay.media.rtp import RtpStream
 from voxrelay.media.rtpio import RtpIoError, RtpSocketSet
 from voxrelay.media.sources import tone
+from voxrelay.media.transport import open_transport
 
 
 @pytest.fixture
@@ -99,6 +101,53 @@ def test_a_burst_on_one_socket_arrives_whole_and_in_order(sockets: RtpSocketSet)
     finally:
         peer.close()
         handle.close()
+
+
+@pytest.mark.parametrize("io", ["native", "asyncio"])
+async def test_latching_is_strict_until_another_address_is_given(io: str) -> None:
+    """Symmetric RTP (RFC 4961) on both socket paths: the first packet's source becomes the
+    remote; after that, datagrams from anyone else are dropped (the native set's socket is
+    connected to the source); giving the same address again keeps the latch, giving another
+    one latches anew."""
+    leg = Leg(PCMU, name="strict")
+    peers = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+    sockets = RtpSocketSet(capacity=2) if io == "native" else None
+    signalled, a, b = peers
+    for peer in peers:
+        peer.bind(("127.0.0.1", 0))
+    addr = {peer: peer.getsockname() for peer in peers}
+    if sockets is not None:
+        handle: Any = sockets.open(leg, "127.0.0.1", remote=addr[signalled])
+    else:
+        handle = await open_transport(leg, "127.0.0.1", remote=addr[signalled])
+
+    async def heard_from(peer: socket.socket) -> bool:
+        before = len(leg.inbox)
+        peer.sendto(RtpStream().pack(b"\xff" * 160, 0), handle.local)
+        await asyncio.sleep(0.05)
+        if sockets is not None:
+            sockets.deliver()
+        return len(leg.inbox) > before
+
+    try:
+        assert handle.remote == addr[signalled]
+        assert await heard_from(a) and handle.remote == addr[a]  # NAT: latched
+        assert not await heard_from(b) and handle.remote == addr[a]  # a stranger: dropped
+        handle.remote = addr[signalled]  # a re-offer with the same address
+        assert handle.remote == addr[a] and await heard_from(a)
+        handle.remote = addr[b]  # the far end moved
+        assert handle.remote == addr[b]
+        assert await heard_from(b) and handle.remote == addr[b]
+        assert not await heard_from(a)
+        leg.send(b"to b")  # type: ignore[misc]
+        if sockets is not None:
+            assert sockets.flush() == 1
+        b.settimeout(1)
+        assert b.recvfrom(100) == (b"to b", handle.local)
+    finally:
+        handle.close()
+        for peer in peers:
+            peer.close()
 
 
 def test_a_closed_handle_frees_its_slot_and_drops_what_it_queued() -> None:

@@ -9,8 +9,12 @@
  *
  * A set holds up to `capacity` UDP sockets, each in a slot. The caller owns the sockets
  * (opens, binds, closes them) and sets them non-blocking. Each slot has a peer: where its
- * packets go. With latching on, the peer becomes the source of the last datagram received
- * (symmetric RTP, RFC 4961).
+ * packets go. With latching on, the first datagram received fixes the peer: its source
+ * (symmetric RTP, RFC 4961). The socket is then connected to it, so the kernel drops
+ * datagrams from anyone else (strict RTP: a third party cannot take the stream over) and
+ * sends skip the route lookup of an unconnected sendto (about 1 us of 5-6 per packet here,
+ * BENCHMARKS.md). A new peer from the caller (an SDP answer or re-offer with another
+ * address) disconnects the socket and latches again.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,8 +32,11 @@
 typedef struct {
     int fd; /* -1: free slot */
     int latch;
+    int latched; /* connected to the source of the first datagram */
     socklen_t peer_len; /* 0: no peer yet, sends are skipped */
     struct sockaddr_storage peer;
+    socklen_t given_len; /* the peer the caller gave last */
+    struct sockaddr_storage given;
 } slot_t;
 
 typedef struct {
@@ -77,8 +84,25 @@ int rtpio_add(rtpio_t *set, int slot, int fd, int latch) {
     slot_t *s = &set->slots[slot];
     s->fd = fd;
     s->latch = latch;
+    s->latched = 0;
     s->peer_len = 0;
+    s->given_len = 0;
     return 0;
+}
+
+/* Latch `s` onto `from`: the peer, and the only source the socket accepts from now on. */
+static void latch_onto(slot_t *s, const struct sockaddr_storage *from, socklen_t from_len) {
+    memcpy(&s->peer, from, from_len);
+    s->peer_len = from_len;
+    s->latched = connect(s->fd, (const struct sockaddr *)from, from_len) == 0;
+}
+
+/* Undo latch_onto: accept datagrams from anyone again (the bound address stays). */
+static void unlatch(slot_t *s) {
+    if (!s->latched) return;
+    struct sockaddr any = {.sa_family = AF_UNSPEC};
+    connect(s->fd, &any, sizeof(any));
+    s->latched = 0;
 }
 
 /* Forget `slot` (before the caller closes its socket). Returns 0, or -errno. */
@@ -88,18 +112,27 @@ int rtpio_remove(rtpio_t *set, int slot) {
     slot_t *s = &set->slots[slot];
     epoll_ctl(set->epoll_fd, EPOLL_CTL_DEL, s->fd, NULL);
     s->fd = -1;
+    s->latched = 0;
     s->peer_len = 0;
     return 0;
 }
 
-/* Set where `slot` sends: a sockaddr_in or sockaddr_in6 of `len` bytes (0: nowhere). */
+/* Set where `slot` sends: a sockaddr_in or sockaddr_in6 of `len` bytes (0: nowhere). With
+ * `latch`, the next datagram's source replaces it; giving the same peer again (a re-offer
+ * with the same address) keeps a slot latched where it is. */
 int rtpio_set_peer(rtpio_t *set, int slot, const void *addr, int len, int latch) {
     if (set == NULL) return -EINVAL;
     if (slot < 0 || slot >= set->capacity || set->slots[slot].fd < 0) return -EINVAL;
     if (len < 0 || (size_t)len > sizeof(struct sockaddr_storage)) return -EINVAL;
     slot_t *s = &set->slots[slot];
-    if (len > 0) memcpy(&s->peer, addr, (size_t)len);
-    s->peer_len = (socklen_t)len;
+    int same = len > 0 && (socklen_t)len == s->given_len && !memcmp(addr, &s->given, (size_t)len);
+    if (same && latch && s->latch && s->latched) return 0;
+    unlatch(s);
+    if (len > 0) {
+        memcpy(&s->peer, addr, (size_t)len);
+        memcpy(&s->given, addr, (size_t)len);
+    }
+    s->peer_len = s->given_len = (socklen_t)len;
     s->latch = latch;
     return 0;
 }
@@ -148,10 +181,7 @@ int rtpio_recv(rtpio_t *set, uint8_t *buf, int size, int32_t *slots, int32_t *le
             ssize_t got = recvfrom(s->fd, buf + (size_t)total * (size_t)size, (size_t)size,
                                    MSG_TRUNC, (struct sockaddr *)&from, &from_len);
             if (got < 0) continue; /* EAGAIN after all; errors (ICMP) are not fatal */
-            if (s->latch && (from_len != s->peer_len || memcmp(&from, &s->peer, from_len))) {
-                memcpy(&s->peer, &from, from_len);
-                s->peer_len = from_len;
-            }
+            if (s->latch && !s->latched) latch_onto(s, &from, from_len);
             slots[total] = index;
             lens[total] = got > size ? -1 : (int32_t)got;
             arrivals[total] = monotonic_now();
@@ -172,9 +202,10 @@ int rtpio_send(rtpio_t *set, const uint8_t *buf, const int32_t *slots, const int
         if (index < 0 || index >= set->capacity) continue;
         slot_t *s = &set->slots[index];
         if (s->fd < 0 || s->peer_len == 0) continue;
-        if (sendto(s->fd, buf + offsets[k], (size_t)lens[k], 0, (struct sockaddr *)&s->peer,
-                   s->peer_len) >= 0)
-            sent++;
+        ssize_t done = s->latched ? send(s->fd, buf + offsets[k], (size_t)lens[k], 0)
+                                  : sendto(s->fd, buf + offsets[k], (size_t)lens[k], 0,
+                                           (struct sockaddr *)&s->peer, s->peer_len);
+        if (done >= 0) sent++;
     }
     return sent;
 }

@@ -9,7 +9,9 @@ on any socket (``rtpio.c``, epoll + ``recvfrom``) and hands each to its leg with
 time; ``flush()`` sends every queued packet in one call. Each leg gets an ``RtpHandle``, with
 the same surface as ``RtpTransport`` (``remote``, ``local``, ``send``, ``close``), so the
 rest of the server does not care which is in use. Symmetric RTP (RFC 4961): a handle with
-``latch`` sends to where the far end's packets come from.
+``latch`` sends to where the far end's first packet came from, and its socket is then
+connected there, so datagrams from anyone else are dropped by the kernel (strict RTP) until
+``remote`` is given another address.
 
 The native part is a small C library (``rtpio.c``, no Python API) compiled with the system C
 compiler by ``python -m voxrelay.media.rtpio build`` (``scripts/setup`` runs it) and loaded
@@ -361,7 +363,8 @@ class RtpHandle:
     """One leg's socket in an ``RtpSocketSet``: what ``RtpTransport`` is for the event loop.
 
     ``send`` queues a datagram for the set's next ``flush``; ``remote`` is where packets go
-    (the latched source of the far end's packets once any arrive, when ``latch``)."""
+    (the source of the far end's first packet once it arrives, when ``latch``; setting it
+    to another address latches anew)."""
 
     def __init__(
         self, owner: RtpSocketSet, slot: int, sock: socket.socket, leg: Receiver, latch: bool

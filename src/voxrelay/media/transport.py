@@ -1,8 +1,10 @@
 """UDP transport for one leg's RTP: a thin asyncio layer over ``Leg.receive``/``Leg.send``.
 
 Binds a port from a range (even ports, RFC 3550 §11), sends to the negotiated address and
-switches to the address the far end's packets actually come from (symmetric RTP, RFC 4961),
-so NATs and peers that advertise another address still work.
+switches to the address the far end's first packet comes from (symmetric RTP, RFC 4961),
+so NATs and peers that advertise another address still work. Once latched, datagrams from
+any other source are dropped (strict RTP, as the native socket set's connected sockets do)
+until ``remote`` is given another address.
 """
 
 from __future__ import annotations
@@ -21,17 +23,34 @@ class RtpTransport(asyncio.DatagramProtocol):
 
     def __init__(self, leg: Leg, remote: Address | None = None, *, latch: bool = True) -> None:
         self.leg = leg
-        self.remote = remote
         self.latch = latch
+        self._remote = self._given = remote
+        self._latched = False
         self.transport: asyncio.DatagramTransport | None = None
         leg.send = self.send
+
+    @property
+    def remote(self) -> Address | None:
+        """Where packets go: the address given, or the latched source of the first packet."""
+        return self._remote
+
+    @remote.setter
+    def remote(self, value: Address | None) -> None:
+        if value == self._given and self._latched:
+            return  # a re-offer with the same address: stay latched
+        self._remote = self._given = value
+        self._latched = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        if self.latch and addr != self.remote:
-            self.remote = (addr[0], addr[1])
+        source = (addr[0], addr[1])
+        if self.latch:
+            if not self._latched:
+                self._remote, self._latched = source, True
+            elif source != self._remote:
+                return  # strict RTP: not the source we latched onto
         self.leg.deliver(data)
 
     def error_received(self, exc: Exception) -> None:
