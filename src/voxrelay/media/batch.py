@@ -8,8 +8,9 @@ DESIGN.md's per-tick step, vectorised across legs. Each 20 ms tick ``tick_legs``
 2. encodes every leg's ``said`` row with one table lookup per codec, makes every leg's RTP
    packet in one call (``StreamBank.pack``) and sends them (legs saying nothing send encoded
    silence). Sending comes first, so the send times (RTP jitter) depend on nothing else
-   the tick does;
-3. handles the datagrams that arrived since the last tick: plain 20 ms audio packets of a
+   the tick does, not even on how long reading the sockets takes;
+3. handles the datagrams that arrived since the last tick (a ``LegBatch`` reads its socket
+   set only now): plain 20 ms audio packets of a
    leg's codec go to the reception statistics and jitter buffers of all legs at once
    (``ReceptionBank``, ``JitterBank``), anything else to the leg's own ``receive``;
 4. takes every leg's frame from its jitter buffer, decodes those of the legs that listen,
@@ -29,7 +30,7 @@ media clock drives; its legs' state lives in its banks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 ROOM = 12 + FRAME
 """A 20 ms G.711 RTP packet with a plain header: the datagrams the vectorised path takes."""
+
+Arrived = tuple[Sequence[int] | Ints, Datagrams]
+"""Datagrams read for a tick's legs, with the position of each one's leg (-1: none)."""
 
 
 class BatchIO(Protocol):
@@ -131,11 +135,15 @@ class LegBatch:
             if self._list:
                 tick_legs(self._list, n, plan=self._plan)
             return
-        slots, datagrams = io.poll()
-        owner = self._owners(io, slots, datagrams)
-        if self._list:
-            tick_legs(self._list, n, io, (owner, datagrams), self._plan)
+        if self._list:  # the legs send first, then the sockets are read (see tick_legs)
+            tick_legs(self._list, n, io, lambda: self._poll(io), self._plan)
+        else:
+            self._poll(io)  # datagrams of legs outside the batch
         io.flush()  # what the tick sent after its audio (RTCP)
+
+    def _poll(self, io: BatchIO) -> Arrived:
+        slots, datagrams = io.poll()
+        return self._owners(io, slots, datagrams), datagrams
 
     def _owners(self, io: BatchIO, slots: Ints, datagrams: Datagrams) -> Ints:
         """Each datagram's leg position; datagrams for legs outside the batch are handed to
@@ -163,20 +171,24 @@ def tick_legs(
     legs: Sequence[Leg],
     n: int,
     io: BatchIO | None = None,
-    arrived: tuple[Sequence[int] | Ints, Datagrams] | None = None,
+    arrived: Arrived | Callable[[], Arrived] | None = None,
     plan: TickPlan | None = None,
 ) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring.
 
     With ``io`` (the legs' socket set), packets of legs with a socket there are sent through
     it. ``arrived`` is ``(owner, datagrams)``: datagrams read for the legs, datagram k for
-    ``legs[owner[k]]`` (-1: none), besides what the legs' own inboxes hold. ``plan`` is kept
-    by a caller that ticks the same legs again (``LegBatch``)."""
+    ``legs[owner[k]]`` (-1: none), besides what the legs' own inboxes hold; or a function
+    that reads them, called once the packets are sent (so reading the sockets does not
+    delay the sends). ``plan`` is kept by a caller that ticks the same legs again
+    (``LegBatch``)."""
     plan = plan or TickPlan(legs, io.slots_of if io else None)
     said, said_row = _said(legs, plan)
     _send(legs, plan, said, said_row, io)  # first: the send times should not depend on the rest
     if io is not None:
         io.flush()
+    if callable(arrived):
+        arrived = arrived()
     _receive_inboxes(legs, plan)
     if arrived is not None and len(arrived[1]):
         owner = np.asarray(arrived[0], dtype=np.int64)
