@@ -7,14 +7,15 @@ the kernel's UDP work.
 N legs as in ``media_bench.py`` (PCMU with telephone-event, each playing a looping WAV and
 recording both directions to a WAV in a temporary directory) are ticked by one ``LegBatch``
 in this process, as fast as it goes. Its socket set is a stand-in: each tick's ``poll``
-returns one 20 ms PCMU packet per leg, built beforehand, with the arrival bunching of a real
-network (``--bunch``: the share of legs whose packet comes a tick late, with the next
-one, so they have two in one tick and none in the other), and ``send_rows`` drops the
-packets. So the figure is the engine's Python and numpy work per leg and tick (parsing,
-jitter buffers, RFC 3550 statistics, players, G.711, RTP packets, recorders, RTCP), the
-part of ``media_bench.py``'s µs/leg/tick that is not socket I/O. It is steady from run to
-run, so changes to the tick can be compared quickly; the legs-per-core figure stays
-``media_bench.py``'s.
+returns one 20 ms PCMU packet per leg, with the arrival bunching of a real network
+(``--bunch``: the share of legs whose packet comes a tick late, with the next one, so they
+have two on odd ticks and none on even ones: "even / odd tick ms"), and ``send_rows`` drops
+the packets. The time the stand-in takes to make the packets is left out. So the figure is
+the engine's Python and numpy work per leg and tick (parsing, jitter buffers, RFC 3550
+statistics, players, G.711, RTP packets, recorders, RTCP), the part of ``media_bench.py``'s
+µs/leg/tick that is not socket I/O. It settles in seconds, so changes to the tick can be
+compared quickly; on a shared machine compare alternating runs (BENCHMARKS.md). The
+legs-per-core figure stays ``media_bench.py``'s.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Feed:
         self.capacity = len(legs)
         self.tick = 0
         self.sent = 0
+        self.spent = 0.0  # seconds spent making packets (left out of the tick's time)
         rng = np.random.default_rng(seed)
         self.ssrc = rng.integers(1, 2**32 - 1, len(legs))
         self.late = rng.random(len(legs)) < bunch  # these legs' even packets come late
@@ -59,6 +61,13 @@ class Feed:
         self.payload = np.where(np.arange(160) % 8 < 4, payload, payload ^ 0x80)
 
     def poll(self) -> tuple[np.ndarray[Any, Any], Datagrams]:
+        started = time.perf_counter()
+        try:
+            return self._packets()
+        finally:
+            self.spent += time.perf_counter() - started
+
+    def _packets(self) -> tuple[np.ndarray[Any, Any], Datagrams]:
         n, self.tick = self.tick, self.tick + 1
         now = time.monotonic()
         on_time = ~self.late if n % 2 == 0 else np.ones(len(self.legs), dtype=bool)
@@ -122,9 +131,9 @@ async def run(n: int, ticks: int, bunch: float, wav: Path, out: Path) -> dict[st
         batch.tick(k)
     spans = []
     for k in range(50, 50 + ticks):
-        t0 = time.perf_counter()
+        t0, feeding = time.perf_counter(), feed.spent
         batch.tick(k)
-        spans.append(time.perf_counter() - t0)
+        spans.append(time.perf_counter() - t0 - (feed.spent - feeding))
     played = sum(leg.jitter.stats.played for leg in legs)
     lost = sum(leg.jitter.stats.lost for leg in legs)
     await asyncio.gather(*(r.aclose() for r in recorders))
@@ -134,6 +143,7 @@ async def run(n: int, ticks: int, bunch: float, wav: Path, out: Path) -> dict[st
         "us_per_leg": 1e6 * statistics.mean(spans) / n,
         "us_per_leg_median": 1e6 * statistics.median(spans) / n,
         "tick_ms_p99": 1e3 * float(np.percentile(spans, 99)),
+        "even_odd_ms": (1e3 * statistics.mean(spans[0::2]), 1e3 * statistics.mean(spans[1::2])),
         "sent": feed.sent,
         "played": played,
         "lost": lost,
@@ -148,8 +158,11 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--bunch", type=float, default=0.05)
     args = p.parse_args()
-    print("| N | µs/leg/tick mean / median | tick p99 ms | sent | played / lost | recorded s |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| N | µs/leg/tick mean / median | tick p99 ms | even / odd tick ms | sent "
+        "| played / lost | recorded s |"
+    )
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         wav = Path(work) / "prompt.wav"
         _make_wav(wav)
@@ -159,7 +172,8 @@ def main() -> None:
                 r = asyncio.run(run(n, args.ticks, args.bunch, wav, out))
                 print(
                     f"| {n} | {r['us_per_leg']:.2f} / {r['us_per_leg_median']:.2f} | "
-                    f"{r['tick_ms_p99']:.2f} | {r['sent']} | {r['played']} / {r['lost']} | "
+                    f"{r['tick_ms_p99']:.2f} | {r['even_odd_ms'][0]:.2f} / {r['even_odd_ms'][1]:.2f} | "
+                    f"{r['sent']} | {r['played']} / {r['lost']} | "
                     f"{r['recorded_s']:.0f} |",
                     flush=True,
                 )
