@@ -56,6 +56,25 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # -- server side -------------------------------------------------------------------------------
 
 
+def _watch_gc() -> dict[str, float]:
+    """Counts of the garbage collections from now on, by generation, and the longest (ms):
+    a full collection over many legs' objects is one cause of a late tick."""
+    import gc
+
+    seen: dict[str, float] = {"gen0": 0, "gen1": 0, "gen2": 0, "max_ms": 0.0}
+    began = [0.0]
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+            seen[f"gen{info['generation']}"] += 1
+        else:
+            seen["max_ms"] = max(seen["max_ms"], 1e3 * (time.perf_counter() - began[0]))
+
+    gc.callbacks.append(watch)
+    return seen
+
+
 async def _serve(args: argparse.Namespace) -> None:
     import numpy as np
 
@@ -143,6 +162,7 @@ async def _serve(args: argparse.Namespace) -> None:
         clock.subscribe(batch.tick)
     clock.subscribe(tick_end)
     tune_gc()  # as `voxrelay serve` does
+    collections = _watch_gc()
     clock.start()
     ports += [t.local[1] for t in transports]
     print("PORTS " + json.dumps(ports), flush=True)
@@ -183,6 +203,7 @@ async def _serve(args: argparse.Namespace) -> None:
                 "tick_ms_p99": float(np.percentile(spans, 99)) if len(spans) else 0,
                 "tick_ms_max": float(spans.max()) if len(spans) else 0,
                 "tick_ms_mean": float(spans.mean()) if len(spans) else 0,
+                "gc": collections,  # since the legs were set up
             }
             # the generator has stopped sending: what it sent last is read in the next ticks,
             # so "received" is counted a few ticks on (loss is what never arrives)
