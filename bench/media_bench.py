@@ -350,6 +350,15 @@ def _busy_s() -> float:
     return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK  # all but idle and iowait
 
 
+def _steal_s(cpu: str) -> float:
+    """Time the hypervisor ran something else while ``cpu`` (a number) wanted to run."""
+    with open("/proc/stat") as fh:
+        for line in fh:
+            if line.startswith(f"cpu{cpu} "):
+                return int(line.split()[8]) / CLK_TCK
+    return 0.0
+
+
 def _loadavg() -> str:
     with open("/proc/loadavg") as fh:
         return " ".join(fh.read().split()[:3])
@@ -421,11 +430,13 @@ def run_one(
     spy: subprocess.Popen[bytes] | None = None
     a: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     b = a
+    steal = [0.0, 0.0]  # the server's CPU, at the window's start and end
     gen_report: dict[str, Any] = {}
     for raw in gen.stdout:
         text = raw.strip()
         if text == "MEASURE":
             a = (time.monotonic(), _cpu_s(server.pid), _cpu_s(gen.pid), _busy_s())
+            steal[0] = _steal_s(args.server_cpu)
             server.stdin.write("MARK\n")
             server.stdin.flush()
             if pyspy:
@@ -437,6 +448,7 @@ def run_one(
                 )  # fmt: skip
         elif text == "END":
             b = (time.monotonic(), _cpu_s(server.pid), _cpu_s(gen.pid), _busy_s())
+            steal[1] = _steal_s(args.server_cpu)
             server.stdin.write("STOP\n")
             server.stdin.flush()
         elif text.startswith("{"):
@@ -485,6 +497,7 @@ def run_one(
         "server_cpu": srv_cpu,
         "gen_cpu": gen_cpu,
         "other_cpu": other,
+        "steal_ms": 1e3 * (steal[1] - steal[0]),  # the hypervisor's, on the server's CPU
         "us_per_leg_tick": 1e6 * (b[1] - a[1]) / (ticks * n),
         "tick_us_per_leg": 1e3 * stats["tick_ms_mean"] / n,
         "gen": gen_report,
@@ -504,7 +517,8 @@ def run_one(
 
 HEADER = (
     "| N | load (1/5/15) | late | dropped | loss out / in % | jitter p50 / p99 / max ms | "
-    "server CPU | gen CPU | other | tick mean / p99 ms | us/leg/tick (CPU / in tick) | pass |"
+    "server CPU | gen CPU | other | steal ms | tick mean / p99 ms | us/leg/tick (CPU / in tick) "
+    "| pass |"
 )
 
 
@@ -514,6 +528,7 @@ def fmt(r: dict[str, Any]) -> str:
         f"{r['loss_out_pct']:.3f} / {r['loss_in_pct']:.3f} | "
         f"{r['jitter_p50_ms']:.2f} / {r['jitter_p99_ms']:.2f} / {r['jitter_max_ms']:.1f} | "
         f"{100 * r['server_cpu']:.0f} % | {100 * r['gen_cpu']:.0f} % | {r['other_cpu']:.2f} | "
+        f"{r.get('steal_ms', 0):.0f} | "
         f"{r['tick_ms_mean']:.2f} / {r['tick_ms_p99']:.2f} | "
         f"{r['us_per_leg_tick']:.1f} / {r['tick_us_per_leg']:.1f} | "
         f"{'yes' if r['pass'] else 'no'} |"
