@@ -351,46 +351,6 @@ def test_a_failed_write_leaves_the_old_file_and_keeps_the_audio(
     assert len(data) == 25 * RATE and rec.error is None and calls == [RecordState.FINISHED]
 
 
-@pytest.mark.parametrize("stereo", [False, True])
-def test_a_long_recording_goes_to_its_spool_and_comes_back_whole(
-    tmp_path: Path, stereo: bool
-) -> None:
-    """25 s: two full 10 s blocks go to the hidden spool file while recording (one block
-    stays in memory), and the file written at the end holds every sample, in order."""
-    rng = np.random.default_rng(7)
-    heard, said = rng.integers(-20000, 20000, (2, 25 * RATE), dtype=np.int16)
-    final = tmp_path / "long.wav"
-    rec = Recorder(
-        "r", final, direction="both", stereo=stereo, initial_timeout=0, end_silence_timeout=0
-    )
-    for k in range(0, len(heard), FRAME):
-        rec.on_frame(heard[k : k + FRAME], said[k : k + FRAME])
-    (spool,) = [p for p in tmp_path.iterdir() if p.suffix == ".spool"]
-    assert spool.name.startswith(".long.wav.")
-    assert spool.stat().st_size == 2 * 10 * RATE * 2 * (2 if stereo else 1)
-    rec.stop()
-    data, _ = soundfile.read(final, dtype="int16")
-    if stereo:
-        assert np.array_equal(data[:, 0], heard) and np.array_equal(data[:, 1], said)
-    else:
-        both = np.clip(heard.astype(np.int32) + said, -32768, 32767).astype(np.int16)
-        assert np.array_equal(data, both)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]  # spool deleted
-
-
-def test_when_the_spool_cannot_be_written_the_audio_stays_in_memory(tmp_path: Path) -> None:
-    rng = np.random.default_rng(8)
-    heard = rng.integers(-20000, 20000, 25 * RATE, dtype=np.int16)
-    final = tmp_path / "kept.wav"
-    rec = Recorder("r", final, direction="speak", initial_timeout=0, end_silence_timeout=0)
-    rec._spool.path = tmp_path / "gone" / "x.spool"  # as if the disk refused the writes
-    for k in range(0, len(heard), FRAME):
-        rec.on_frame(heard[k : k + FRAME], SILENCE)
-    assert rec._spool.failed and not rec._spool.path.exists()
-    rec.stop()
-    assert np.array_equal(soundfile.read(final, dtype="int16")[0], heard)
-
-
 CRASH = """
 import os, sys
 import numpy as np, soundfile
@@ -416,10 +376,7 @@ def test_a_crash_while_writing_never_leaves_a_partial_file(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-c", CRASH, str(final)], check=False, timeout=60)
     assert done.returncode == 3
     assert not final.exists()  # only a hidden temp file can be partial
-    left = sorted(tmp_path.iterdir(), key=lambda p: p.suffix)
-    assert [(p.name[:7], p.suffix) for p in left] == [(".a.wav.", ".spool"), (".a.wav.", ".tmp")]
-    # the spool keeps the full 10 s blocks of the 25 s recorded, for recovery by hand
-    assert left[0].stat().st_size == 2 * 10 * 8000 * 2
+    assert [p.name.startswith(".a.wav.") for p in tmp_path.iterdir()] == [True]
 
 
 def test_finalize_twice_and_close_after_the_end_are_harmless(tmp_path: Path) -> None:

@@ -28,13 +28,10 @@ frames in a row, so a lone click is not speech; once speech has started, any voi
 restarts the end-silence count, which bridges the short pauses between words.
 
 Memory: the media tick stages each frame (``media.capture``, 1 s per recorder) and moves
-the stage into a block of 10 s (160 KB per channel); a full block goes to the recording's
-spool file on disk (``media.spool``) and the block is reused, so a recorder holds about
-200 KB per channel whatever its length (if the spool cannot be written, blocks stay in
-memory: 57.6 MB per mono hour). A recording stops (``finished``) at ``max_length`` or at
-the hard cap ``MAX_SECONDS`` (4 hours: 230 MB of spool mono, 460 MB stereo), whichever
-comes first. If the process dies before finalisation, the spooled audio is left in the
-hidden spool file beside the recording; the last 10 s are lost.
+the stage into blocks of 10 s (160 KB per channel, allocated as they fill): 320 bytes per
+20 ms and channel, 57.6 MB per mono hour. A recording stops (``finished``) at ``max_length``
+or at the hard cap ``MAX_SECONDS`` (4 hours, 230 MB mono, 460 MB stereo), whichever comes
+first. Audio in memory is lost if the process dies before finalisation.
 
 Finalisation writes the file atomically: to a hidden temporary name in the same directory,
 fsync, ``os.replace`` onto ``path``, fsync the directory; ``path`` never holds a partial file,
@@ -60,10 +57,9 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +70,6 @@ import soundfile
 from voxrelay.media.capture import CaptureBank
 from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, rows_dbfs
 from voxrelay.media.sources import tone
-from voxrelay.media.spool import BlockSpool
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +182,6 @@ class Recorder:
         _BANK.end[self._row] = self.end_silence_frames
         _BANK.limit[self._row] = self.max_frames
         self._extra_frames = 0  # the frame of silence an empty MP3 needs
-        self._spool = BlockSpool(self.path)  # full blocks, in order, then (if it fails):
         self._left: list[Frame] = []  # full 10 s blocks (500, 160): mono, or speak in stereo
         self._right: list[Frame] = []  # full 10 s blocks: listen in stereo
         self._block = _new_block(stereo)  # the block being filled, (500, 160) or (2, 500, 160)
@@ -342,9 +336,8 @@ class Recorder:
     # -- internals ------------------------------------------------------------------------
 
     def _unstage(self) -> None:
-        """Move the staged frames into the 10 s block (so nothing of the caller's is kept); a
-        full block goes to the spool and is reused, or (spool failed) joins the list and a
-        fresh one is allocated."""
+        """Move the staged frames into the 10 s blocks (so nothing of the caller's is kept);
+        a full block joins the list and a fresh one is allocated."""
         left, right = _BANK.take(self._row, self.stereo)
         done = 0
         while done < len(left):
@@ -358,15 +351,13 @@ class Recorder:
             self._filled += count
             done += count
             if self._filled == _WRITE_BLOCK:
-                self._filled = 0
-                if self._spool.append(self._block):
-                    continue
                 if self.stereo:
                     self._left.append(self._block[0])
                     self._right.append(self._block[1])
                 else:
                     self._left.append(self._block)
                 self._block = _new_block(self.stereo)
+                self._filled = 0
 
     def _set(self, state: RecordState) -> None:
         self.state = state
@@ -407,8 +398,7 @@ class Recorder:
             if self.finalized:
                 return
             try:
-                channels = 2 if self.stereo else 1
-                self.size = _write_atomically(self.path, self.format, channels, self._blocks())
+                self.size = _write_atomically(self.path, self.format, self._blocks())
             except Exception as exc:
                 self.error = f"cannot write {self.path.name}: {exc}"
                 log.error("recording %s: %s", self.control_id, self.error)
@@ -417,35 +407,34 @@ class Recorder:
             self.finalized = True
             if self.frames_recorded == 0 and self.format == "mp3":
                 self._extra_frames = 1  # the one frame of silence an MP3 needs
-            self._spool.discard()
             self._left, self._right, self._filled = [], [], 0
 
-    def _blocks(self) -> Iterator[Frame]:
-        """The captured audio as arrays of up to 10 s: (n,) mono or (n, 2) stereo int16,
-        read from the spool one block at a time, then from memory."""
-        if not (self._spool.count or self._left or self._filled):
-            if self.format == "mp3":  # an MP3 needs a frame
-                yield np.stack([SILENCE, SILENCE], 1) if self.stereo else SILENCE
-            return
-        kept = (
-            [np.stack([lb, rb]) for lb, rb in zip(self._left, self._right, strict=True)]
-            if self.stereo
-            else self._left
-        )
+    def _blocks(self) -> list[Frame]:
+        """The captured audio as arrays of up to 10 s: (n,) mono or (n, 2) stereo int16."""
         tail = self._block[..., : self._filled, :]
-        for block in chain(self._spool.blocks(), kept, [tail]):
-            if not block.size:
-                continue
+        left = [b.reshape(-1) for b in self._left]
+        right = [b.reshape(-1) for b in self._right]
+        if self._filled:
+            left.append((tail[0] if self.stereo else tail).reshape(-1))
             if self.stereo:
-                yield np.stack([block[0].reshape(-1), block[1].reshape(-1)], 1)
-            else:
-                yield block.reshape(-1)
+                right.append(tail[1].reshape(-1))
+        if not left and self.format == "mp3":
+            left = [SILENCE]
+            right = [SILENCE] if self.stereo else []
+        blocks = (
+            [np.stack([lb, rb], 1) for lb, rb in zip(left, right, strict=True)]
+            if self.stereo
+            else left
+        )
+        if not blocks:
+            blocks.append(np.zeros((0, 2) if self.stereo else 0, dtype=np.int16))
+        return blocks
 
 
-def _write_atomically(path: Path, fmt: str, channels: int, blocks: Iterable[Frame]) -> int:
-    """Write ``blocks`` ((n,) mono or (n, 2) stereo int16) to a temporary file beside
-    ``path``, fsync, rename; return the size."""
+def _write_atomically(path: Path, fmt: str, blocks: list[Frame]) -> int:
+    """Write ``blocks`` to a temporary file beside ``path``, fsync, rename; return the size."""
     container, subtype = FORMATS[fmt]
+    channels = 2 if blocks[0].ndim == 2 else 1
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         with open(temp, "xb") as handle:
