@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -204,6 +205,7 @@ async def _serve(args: argparse.Namespace) -> None:
                 "tick_ms_max": float(spans.max()) if len(spans) else 0,
                 "tick_ms_mean": float(spans.mean()) if len(spans) else 0,
                 "gc": collections,  # since the legs were set up
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
             # the generator has stopped sending: what it sent last is read in the next ticks,
             # so "received" is counted a few ticks on (loss is what never arrives)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import tempfile
@@ -148,6 +149,7 @@ async def run(n: int, ticks: int, bunch: float, wav: Path, out: Path) -> dict[st
         "played": played,
         "lost": lost,
         "recorded_s": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
@@ -160,9 +162,9 @@ def main() -> None:
     args = p.parse_args()
     print(
         "| N | µs/leg/tick mean / median | tick p99 ms | even / odd tick ms | sent "
-        "| played / lost | recorded s |"
+        "| played / lost | recorded s | peak RSS MB |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         wav = Path(work) / "prompt.wav"
         _make_wav(wav)
@@ -174,7 +176,7 @@ def main() -> None:
                     f"| {n} | {r['us_per_leg']:.2f} / {r['us_per_leg_median']:.2f} | "
                     f"{r['tick_ms_p99']:.2f} | {r['even_odd_ms'][0]:.2f} / {r['even_odd_ms'][1]:.2f} | "
                     f"{r['sent']} | {r['played']} / {r['lost']} | "
-                    f"{r['recorded_s']:.0f} |",
+                    f"{r['recorded_s']:.0f} | {r['peak_rss_mb']:.0f} |",
                     flush=True,
                 )
 
