@@ -20,7 +20,7 @@ from voxrelay.media.frames import FRAME, Frame, gain, scale
 from voxrelay.media.leg import Leg
 from voxrelay.media.player import Player
 from voxrelay.media.recorder import Recorder
-from voxrelay.media.rtp import RtpStream, is_rtcp
+from voxrelay.media.rtp import Datagrams, RtpStream, is_rtcp
 from voxrelay.media.sources import tone
 
 TICKS = 620  # past the recorder's 500-frame blocks
@@ -223,6 +223,48 @@ def test_legs_leave_and_join_the_batch() -> None:
     audio = {name: [d for d in data if not is_rtcp(d)] for name, data in sent.items()}
     assert (len(audio["a"]), len(audio["b"])) == (2, 2)  # RTCP may come at any tick
     assert a not in batch and b in batch and len(batch) == 1
+
+
+class _OrderedIO:
+    """A socket set that notes the order of the tick's calls (sends, then reads)."""
+
+    capacity = 1
+
+    def __init__(self, leg: Leg) -> None:
+        self.leg, self.calls = leg, []
+
+    def poll(self) -> tuple[np.ndarray, Datagrams]:
+        self.calls.append("poll")
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, Datagrams(np.zeros((0, 172), np.uint8), empty, np.zeros(0))
+
+    def receiver_of(self, slot: int) -> Leg:
+        return self.leg
+
+    def flush(self) -> int:
+        return 0
+
+    def slots_of(self, legs: list[Leg]) -> list[int]:
+        return [0 if leg is self.leg else -1 for leg in legs]
+
+    def send_rows(self, slots: np.ndarray, packets: np.ndarray) -> int:
+        self.calls.append("send")
+        return len(slots)
+
+
+def test_a_batch_sends_before_it_reads_the_sockets() -> None:
+    """The send times must not wait for reading the sockets (RTP send jitter); a batch with
+    no legs still reads them, for the legs ticked elsewhere."""
+    leg = Leg(PCMU)
+    leg.send = lambda data: None  # as a socket set's handle does
+    io = _OrderedIO(leg)
+    batch = LegBatch(io)
+    batch.tick(0)
+    assert io.calls == ["poll"]
+    batch.add(leg)
+    batch.tick(1)
+    batch.tick(2)
+    assert io.calls == ["poll", "send", "poll", "send", "poll"]
 
 
 def test_changes_made_while_a_batch_runs_take_effect_at_the_next_tick(tmp_path: Path) -> None:
