@@ -275,9 +275,10 @@ class Recorder:
         else:  # stereo: listen on the right channel, the level is the louder channel's
             right = (said[stereo] * wants[stereo, 2:3]).astype(np.int16)
             dbfs[stereo] = np.maximum(dbfs[stereo], rows_dbfs(right))
-            for part in (stereo, ~stereo):
-                chosen = [recorders[j] for j in np.flatnonzero(part).tolist()]
-                _stage(chosen, rows[part], left[part], right if part is stereo else None)
+            for part, channel in ((stereo, right), (~stereo, None)):
+                if part.any():
+                    chosen = [recorders[j] for j in np.flatnonzero(part).tolist()]
+                    _stage(chosen, rows[part], left[part], channel)
         no_input, finished = _BANK.analyse(rows, dbfs)
         for j in no_input.tolist():
             recorders[j]._end(RecordState.NO_INPUT)
