@@ -21,23 +21,24 @@ from voxrelay.media.collector import (
     LoopSubmit,
     SpeechSpec,
 )
-from voxrelay.media.player import Player, PlayState
+from voxrelay.media.player import Player
 from voxrelay.protocol.codes import ResultCode
+from voxrelay.protocol.components import COLLECT
 from voxrelay.protocol.models import (
     CollectParams,
     CollectSpec,
     ControlRef,
     PlayAndCollectParams,
-    VolumeParams,
 )
 from voxrelay.server.calls import Call
-from voxrelay.server.commands.components import call_media, component, new_control_id
+from voxrelay.server.commands.components import call_media, new_control_id
+from voxrelay.server.commands.controls import serve_controls
 from voxrelay.server.commands.lifecycle import find_call
-from voxrelay.server.commands.play import emit_play, load_and_start, new_player
+from voxrelay.server.commands.play import announce, load_and_start, new_player
 from voxrelay.server.dispatch import CommandError, JsonDict, RequestContext, method, ok
 from voxrelay.server.media import CallMedia
 
-EVENT = "calling.call.collect"
+EVENT = COLLECT.event
 
 
 class CollectJob:
@@ -90,6 +91,15 @@ class CollectJob:
             self._emit({"state": state.value, "final": True})
         self._detach()
 
+    def start_input_timers(self) -> None:
+        """Start the initial timer of a collect begun with ``start_input_timers`` false."""
+        self.collector.start_timers()
+
+    def set_volume(self, db: float) -> None:
+        """The prompt's volume in dB (-40..+40); nothing once the prompt is over."""
+        if self.prompt is not None:
+            self.prompt.set_volume(db)
+
     def _barge_in(self) -> None:
         if self.prompt is not None and self.prompt.active:
             self.prompt.stop()
@@ -106,10 +116,10 @@ class CollectJob:
             payload["final"] = result.final
         if self.continuous:
             payload["state"] = result.state.value
+        if not self.collector.active and self.prompt is not None:
+            self.prompt.stop()  # its calling.call.play finished goes before the outcome
         self._emit(payload)
         if not self.collector.active:
-            if self.prompt is not None:
-                self.prompt.stop()
             self._detach()
 
     def _emit(self, extra: dict[str, Any]) -> None:
@@ -161,7 +171,7 @@ async def play_and_collect(ctx: RequestContext, params: PlayAndCollectParams) ->
         on_end=job.prompt_ended,
         event_id=params.control_id,
     )
-    asyncio.get_running_loop().call_soon(emit_play, call, params.control_id, PlayState.PLAYING)
+    announce(call, job.prompt, params.control_id)
     ctx.node.spawn(
         load_and_start(ctx.node, call, media, job.prompt, params.play),
         f"prompt {params.control_id}",
@@ -169,22 +179,12 @@ async def play_and_collect(ctx: RequestContext, params: PlayAndCollectParams) ->
     return ok("Collecting", call_id=call.call_id, control_id=params.control_id)
 
 
-@method("calling.play_and_collect.stop", ControlRef)
-@method("calling.collect.stop", ControlRef)
-async def stop(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, CollectJob).stop()
-    return ok("Stopped", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.play_and_collect.volume", VolumeParams)
-async def volume(ctx: RequestContext, params: VolumeParams) -> JsonDict:
-    job = component(ctx, params, CollectJob)
-    if job.prompt is not None:
-        job.prompt.set_volume(params.volume)
-    return ok("Volume set", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.collect.start_input_timers", ControlRef)
-async def start_input_timers(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, CollectJob).collector.start_timers()
-    return ok("Timers started", call_id=params.call_id, control_id=params.control_id)
+serve_controls(
+    CollectJob,
+    {
+        "calling.collect.stop": CollectJob.stop,
+        "calling.collect.start_input_timers": CollectJob.start_input_timers,
+        "calling.play_and_collect.stop": CollectJob.stop,
+        "calling.play_and_collect.volume": CollectJob.set_volume,
+    },
+)
