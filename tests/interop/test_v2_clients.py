@@ -122,9 +122,9 @@ def check_flow(events: list[dict[str, Any]], report: PhoneReport, where: str) ->
         ("play_stop", "StopResult"),
     ):
         assert got[name]["successful"] is True and got[name]["kind"] == kind, got[name]
-    # 2.x: play completes on any state but "playing" (here the pause), successful iff finished
-    assert got["play_done"]["completed"] is True
-    assert got["play_done"]["result_successful"] is False
+    # 2.x completes a play on any state but "playing": Blade sessions never see "paused"
+    assert got["play_done"]["completed"] is True and got["play_done"]["state"] == "finished"
+    assert got["play_done"]["result_successful"] is True
     prompt = got["prompt"]
     assert prompt["successful"] is True and prompt["type"] == "digit", prompt
     assert (prompt["result"], prompt["terminator"]) == ("12", "#"), prompt

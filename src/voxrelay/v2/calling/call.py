@@ -159,8 +159,9 @@ class Call:
     # -- events --------------------------------------------------------------------------
 
     def on(self, event: str, callback: Callable[..., Any]) -> Call:
-        """Call ``callback(call, params)`` on ``event`` (``stateChange``, ``answered``,
-        ``play.finished``, ``record.stateChange``, ``prompt``, ``detect.update``...)."""
+        """Call ``callback(params)`` (sync or async; ``params`` is the event payload, as in
+        2.x) on ``event``: ``stateChange``, ``answered``, ``play.finished``,
+        ``record.stateChange``, ``prompt``, ``detect.update``..."""
         self._handlers.setdefault(event, []).append(callback)
         return self
 
@@ -174,7 +175,7 @@ class Call:
     def _fire(self, event: str, params: JsonDict) -> None:
         for callback in list(self._handlers.get(event, [])):
             try:
-                out = callback(self, params)
+                out = callback(params)
                 if inspect.isawaitable(out):
                     self.calling.spawn(out)
             except Exception:
