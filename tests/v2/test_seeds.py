@@ -59,27 +59,23 @@ def welcome_mp3(tmp_path: Path) -> Iterator[str]:
     httpd.shutdown()
 
 
+def blade_frames(lines: list[str], direction: str, method: str) -> list[dict[str, Any]]:
+    """The params of the ``method`` frames the SDK logged going ``direction`` (``->`` sent,
+    ``<-`` received), in order."""
+    prefix = f"RELAY {direction} "
+    frames = (json.loads(line[len(prefix) :]) for line in lines if line.startswith(prefix))
+    return [frame["params"] for frame in frames if frame.get("method") == method]
+
+
 def received_events(lines: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """The events the seed's session received (``blade.broadcast``), in order."""
-    out = []
-    for line in lines:
-        if line.startswith("RELAY <- "):
-            frame = json.loads(line[len("RELAY <- ") :])
-            if frame.get("method") == "blade.broadcast":
-                event = frame["params"]["params"]
-                out.append((event["event_type"], event["params"]))
-    return out
+    events = [p["params"] for p in blade_frames(lines, "<-", "blade.broadcast")]
+    return [(e["event_type"], e["params"]) for e in events]
 
 
 def executed(lines: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """The RELAY methods sent inside ``blade.execute``, in order."""
-    out = []
-    for line in lines:
-        if line.startswith("RELAY -> "):
-            frame = json.loads(line[len("RELAY -> ") :])
-            if frame.get("method") == "blade.execute":
-                out.append((frame["params"]["method"], frame["params"]["params"]))
-    return out
+    return [(p["method"], p["params"]) for p in blade_frames(lines, "->", "blade.execute")]
 
 
 async def run_seed(

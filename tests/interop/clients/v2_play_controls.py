@@ -9,17 +9,9 @@ the import line. Env: RELAY_HOST, RELAY_PROJECT, RELAY_TOKEN, RELAY_CONTEXT, REL
 # mypy: disable-error-code="no-untyped-def"
 
 import asyncio
-import json
-import os
-import sys
-import threading
 
 from signalwire.relay.consumer import Consumer
-
-
-def emit(event, **fields):
-    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-    sys.stdout.flush()
+from v2_common import FirstCallFlow, emit, run
 
 
 def snapshot(action):
@@ -32,27 +24,7 @@ def snapshot(action):
     }
 
 
-class PlayControlsConsumer(Consumer):
-    def setup(self):
-        self.project = os.environ["RELAY_PROJECT"]
-        self.token = os.environ["RELAY_TOKEN"]
-        self.host = os.environ["RELAY_HOST"]
-        self.contexts = [os.environ.get("RELAY_CONTEXT", "default")]
-        self.busy = False
-
-    async def ready(self):
-        emit("ready")
-
-    async def on_incoming_call(self, call):
-        if self.busy:
-            return
-        self.busy = True
-        try:
-            await self.flow(call)
-        except Exception as exc:
-            emit("error", message=repr(exc))
-        os._exit(0)
-
+class PlayControlsConsumer(FirstCallFlow, Consumer):
     async def flow(self, call):
         seen = []
         call.on("play.stateChange", lambda params: seen.append(params.get("state")))
@@ -85,18 +57,5 @@ class PlayControlsConsumer(Consumer):
         emit("done", hangup=hangup.successful)
 
 
-def main():
-    timeout = float(os.environ.get("RELAY_TIMEOUT", "40"))
-
-    def hard_stop():
-        emit("error", message=f"flow did not complete within {timeout} s")
-        os._exit(2)
-
-    timer = threading.Timer(timeout, hard_stop)
-    timer.daemon = True
-    timer.start()
-    PlayControlsConsumer().run()
-
-
 if __name__ == "__main__":
-    main()
+    run(PlayControlsConsumer)
