@@ -265,3 +265,16 @@ async def test_rest_control_wrappers_send_the_control(async_: bool) -> None:
     ]
     assert "calling.play.stop" in (CallingCommands.play_stop.__doc__ or "")
     assert calling.play_stop.__name__ == "play_stop"
+
+
+def test_rest_service_commands_are_the_tables() -> None:
+    from voxrelay.server.rest.models import NOT_IMPLEMENTED, RELAY_COMMANDS
+
+    for row in COMPONENTS:
+        if not row.rest:
+            assert row.start not in RELAY_COMMANDS
+            continue
+        known = RELAY_COMMANDS if row.served else NOT_IMPLEMENTED
+        if row.rest_start:
+            assert row.start in known, row.start
+        assert all(c.method in known for c in row.controls), row.name

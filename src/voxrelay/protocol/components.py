@@ -14,7 +14,8 @@ A *component* is what a ``calling.<start>`` request starts on a call under a ``c
   (reference §5.3): a play completes on any state but ``playing``, so a Blade session must
   never see ``paused`` (see :func:`blade_hides`);
 - ``served``: whether voxrelay's server runs it yet; ``rest``: whether the REST calling API
-  exposes its controls (reference §6.2).
+  exposes its controls, ``rest_start`` its start too (reference §6.2: REST stops a fax but
+  cannot start one).
 
 The SDKs (``voxrelay.relay``, ``voxrelay.v2``, ``voxrelay.rest``) and the server's control
 handlers and per-dialect event filter are derived from this table, or tested against it.
@@ -123,6 +124,7 @@ class Component:
     state_of: StateReader = field(default=at("state"))
     served: bool = True
     rest: bool = False
+    rest_start: bool = False
     reference: str = ""
 
     def control(self, verb: str) -> Control:
@@ -191,6 +193,7 @@ PLAY = Component(
     (_pause("play"), _resume("play"), _volume("play"), _stop("play")),
     BladeView(continues_on=frozenset({"playing"}), success=frozenset({"finished"})),
     rest=True,
+    rest_start=True,
     reference="§2.2",
 )
 RECORD = Component(
@@ -202,6 +205,7 @@ RECORD = Component(
     (_pause("record", "behavior"), _resume("record"), _stop("record")),
     BladeView(continues_on=frozenset({"recording"}), success=frozenset({"finished"})),
     rest=True,
+    rest_start=True,
     reference="§2.4",
 )
 COLLECT = Component(
@@ -214,6 +218,7 @@ COLLECT = Component(
     _PROMPT_VIEW,
     state_of=collect_phase,
     rest=True,
+    rest_start=True,
     reference="§2.3",
 )
 PLAY_AND_COLLECT = Component(
@@ -237,6 +242,7 @@ DETECT = Component(
     BladeView(ends_on=frozenset({"finished", "error"}), success=frozenset({"finished"})),
     state_of=at("detect", "params", "event"),
     rest=True,
+    rest_start=True,
     reference="§2.5, §3.4",
 )
 SEND_DIGITS = Component(
@@ -259,6 +265,7 @@ TAP = Component(
     BladeView(ends_on=frozenset({"finished"}), success=frozenset({"finished"})),
     served=False,
     rest=True,
+    rest_start=True,
     reference="§2.7, §3.6",
 )
 STREAM = Component(
@@ -270,6 +277,7 @@ STREAM = Component(
     (_stop("stream"),),
     served=False,
     rest=True,
+    rest_start=True,
     reference="§2.7, §3.7",
 )
 _FAX_STATES = frozenset({"page", "finished", "error"})
@@ -319,6 +327,7 @@ TRANSCRIBE = Component(
     (_stop("transcribe"),),
     served=False,
     rest=True,
+    rest_start=True,
     reference="§2.9",
 )
 QUEUE = Component(
