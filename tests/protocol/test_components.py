@@ -49,6 +49,9 @@ def test_each_row_is_consistent(row: vocabulary.Component) -> None:
     for control in row.controls:
         assert control.method.startswith("calling.") and control.message and control.summary
         assert set(control.params).isdisjoint(control.optional)
+        if row.name != "connect":  # calling.play -> calling.play.<verb>; connect: disconnect
+            prefix = row.start if row.start == f"calling.{row.name}" else "calling."
+            assert control.method.startswith(prefix), control.method
     if row.served:
         assert row.states and row.terminal and row.blade is not None
 

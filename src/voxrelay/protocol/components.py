@@ -146,21 +146,21 @@ class Component:
         )
 
 
-def _stop(name: str) -> Control:
-    return Control(f"calling.{name}.stop", "Stopped", "Stop it; its terminal event follows.")
+def _stop(method: str) -> Control:
+    return Control(method, "Stopped", "Stop it; its terminal event follows.")
 
 
-def _pause(name: str, *optional: str) -> Control:
-    return Control(f"calling.{name}.pause", "Paused", "Pause it until resumed.", optional=optional)
+def _pause(method: str, *optional: str) -> Control:
+    return Control(method, "Paused", "Pause it until resumed.", optional=optional)
 
 
-def _resume(name: str) -> Control:
-    return Control(f"calling.{name}.resume", "Resumed", "Resume it after a pause.")
+def _resume(method: str) -> Control:
+    return Control(method, "Resumed", "Resume it after a pause.")
 
 
-def _volume(name: str) -> Control:
+def _volume(method: str) -> Control:
     return Control(
-        f"calling.{name}.volume",
+        method,
         "Volume set",
         "Set its volume in dB, -40.0 to +40.0 (0 is unchanged).",
         params=("volume",),
@@ -190,7 +190,12 @@ PLAY = Component(
     "calling.call.play",
     frozenset({"playing", "paused", "finished", "error"}),
     frozenset({"finished", "error"}),
-    (_pause("play"), _resume("play"), _volume("play"), _stop("play")),
+    (
+        _pause("calling.play.pause"),
+        _resume("calling.play.resume"),
+        _volume("calling.play.volume"),
+        _stop("calling.play.stop"),
+    ),
     BladeView(continues_on=frozenset({"playing"}), success=frozenset({"finished"})),
     rest=True,
     rest_start=True,
@@ -202,7 +207,11 @@ RECORD = Component(
     "calling.call.record",
     frozenset({"recording", "paused", "finished", "no_input"}),
     frozenset({"finished", "no_input"}),
-    (_pause("record", "behavior"), _resume("record"), _stop("record")),
+    (
+        _pause("calling.record.pause", "behavior"),
+        _resume("calling.record.resume"),
+        _stop("calling.record.stop"),
+    ),
     BladeView(continues_on=frozenset({"recording"}), success=frozenset({"finished"})),
     rest=True,
     rest_start=True,
@@ -214,7 +223,7 @@ COLLECT = Component(
     "calling.call.collect",
     _COLLECT_STATES,
     _COLLECT_TERMINAL,
-    (_stop("collect"), _TIMERS),
+    (_stop("calling.collect.stop"), _TIMERS),
     _PROMPT_VIEW,
     state_of=collect_phase,
     rest=True,
@@ -227,7 +236,7 @@ PLAY_AND_COLLECT = Component(
     "calling.call.collect",  # its prompt also reports on calling.call.play (PLAY's states)
     _COLLECT_STATES,
     _COLLECT_TERMINAL,
-    (_stop("play_and_collect"), _volume("play_and_collect")),
+    (_stop("calling.play_and_collect.stop"), _volume("calling.play_and_collect.volume")),
     _PROMPT_VIEW,  # 2.x "prompt": completes on the first collect event it gets
     state_of=collect_phase,
     reference="§2.3",
@@ -238,7 +247,7 @@ DETECT = Component(
     "calling.call.detect",
     _DETECTIONS | {"finished", "error"},
     frozenset({"finished", "error"}),
-    (_stop("detect"),),
+    (_stop("calling.detect.stop"),),
     BladeView(ends_on=frozenset({"finished", "error"}), success=frozenset({"finished"})),
     state_of=at("detect", "params", "event"),
     rest=True,
@@ -261,7 +270,7 @@ TAP = Component(
     "calling.call.tap",
     frozenset({"tapping", "finished"}),
     frozenset({"finished"}),
-    (_stop("tap"),),
+    (_stop("calling.tap.stop"),),
     BladeView(ends_on=frozenset({"finished"}), success=frozenset({"finished"})),
     served=False,
     rest=True,
@@ -274,7 +283,7 @@ STREAM = Component(
     "calling.call.stream",
     frozenset({"streaming", "finished"}),
     frozenset({"finished"}),
-    (_stop("stream"),),
+    (_stop("calling.stream.stop"),),
     served=False,
     rest=True,
     rest_start=True,
@@ -288,7 +297,7 @@ SEND_FAX = Component(
     "calling.call.fax",
     _FAX_STATES,
     frozenset({"finished", "error"}),
-    (_stop("send_fax"),),
+    (_stop("calling.send_fax.stop"),),
     _FAX_VIEW,
     state_of=at("fax", "type"),
     served=False,
@@ -301,7 +310,7 @@ RECEIVE_FAX = Component(
     "calling.call.fax",
     _FAX_STATES,
     frozenset({"finished", "error"}),
-    (_stop("receive_fax"),),
+    (_stop("calling.receive_fax.stop"),),
     _FAX_VIEW,
     state_of=at("fax", "type"),
     served=False,
@@ -314,7 +323,7 @@ PAY = Component(
     "calling.call.pay",
     frozenset({"finished", "error"}),
     frozenset({"finished", "error"}),
-    (_stop("pay"),),
+    (_stop("calling.pay.stop"),),
     served=False,
     reference="§2.9",
 )
@@ -324,7 +333,7 @@ TRANSCRIBE = Component(
     "calling.call.transcribe",
     frozenset({"transcribing", "finished"}),
     frozenset({"finished"}),
-    (_stop("transcribe"),),
+    (_stop("calling.transcribe.stop"),),
     served=False,
     rest=True,
     rest_start=True,
