@@ -1,5 +1,6 @@
 """The official 2.x client (PyPI ``signalwire`` 2.1.1) pauses, resumes, turns up and stops a
-play, and its PlayAction ends ``finished``, completed and successful (issue 13, 5a).
+play, and its PlayAction ends ``finished``, completed and successful (issue 13, 5a); a
+prompt it stops ends too.
 
 The 2.x SDK completes a play on any state but ``playing`` (reference §5.3), so a Blade
 session must never be sent ``paused``: before the fix the action ended in state ``paused``,
@@ -62,3 +63,7 @@ async def test_paused_resumed_louder_stopped_play_ends_finished_and_successful(
     states = got["states"]
     assert states["seen"][-1] == "finished" and "paused" not in states["seen"], where
     assert states["state"] == "finished", where
+    # a stopped prompt ends too (2.x reads a result from every collect event)
+    prompt = got["prompt_stop"]
+    assert prompt["successful"] is True and prompt["completed"] is True, where
+    assert prompt["result_successful"] is False and prompt["state"] == "no_input", where

@@ -53,6 +53,16 @@ class PlayControlsConsumer(FirstCallFlow, Consumer):
         emit("stop", successful=results["stop"].successful, **snapshot(action))
         await asyncio.sleep(0.3)  # any event after the stop would show in "seen"
         emit("states", seen=seen, **snapshot(action))
+        prompt = await call.prompt_tts_async(
+            prompt_type="digits", text="Press a key, or wait for this to be stopped.", digits_max=1
+        )
+        await asyncio.sleep(0.5)
+        prompt_stop = await prompt.stop()
+        for _ in range(50):
+            if prompt.completed:
+                break
+            await asyncio.sleep(0.1)
+        emit("prompt_stop", successful=prompt_stop.successful, **snapshot(prompt))
         hangup = await call.hangup()
         emit("done", hangup=hangup.successful)
 

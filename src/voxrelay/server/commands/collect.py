@@ -6,7 +6,9 @@ continuous). ``play_and_collect`` plays its prompt under the same control_id
 (``calling.call.play`` events) while listening: the first input stops the prompt (barge-in),
 and the input timers start when the prompt ends. For ``calling.collect`` the initial timer
 starts at once unless ``start_input_timers`` is false, which waits for
-``calling.collect.start_input_timers``.
+``calling.collect.start_input_timers``. A stop (or the call's end) before any outcome reports
+``state: finished`` with result ``no_input``: every collect event carries a ``result``, since
+the 2.x SDK reads one from each (without it, its connection dies on a KeyError).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from voxrelay.media.collector import (
     CollectResult,
     DigitsSpec,
     LoopSubmit,
+    ResultType,
     SpeechSpec,
 )
 from voxrelay.media.player import Player
@@ -83,12 +86,14 @@ class CollectJob:
         self.media.leg.add_digit_listener(self.collector)
 
     def stop(self) -> None:
-        """End collection (``state: finished`` reported once) and any prompt still playing."""
+        """End collection (``state: finished``, result ``no_input``, reported once) and any
+        prompt still playing."""
         if self.prompt is not None:
             self.prompt.stop()
         if self.collector.active:
             state = self.collector.stop()
-            self._emit({"state": state.value, "final": True})
+            no_input = {"type": ResultType.NO_INPUT.value}
+            self._emit({"state": state.value, "final": True, "result": no_input})
         self._detach()
 
     def start_input_timers(self) -> None:
