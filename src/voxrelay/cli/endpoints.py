@@ -12,15 +12,21 @@ LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 PROBE_TIMEOUT = 5.0  # seconds for the TLS probe of a loopback host:port
 
 
-def trust(ca: Path | None, data_dir: Path) -> ssl.SSLContext:
-    """The system's CAs plus ``ca``, or else the local CA a ``voxrelay serve --tls`` made in
-    ``data_dir`` (``<data_dir>/tls/ca.pem``), when there is one."""
-    context = ssl.create_default_context()
-    local = data_dir / "tls" / "ca.pem"
+def local_ca(ca: Path | None, data_dir: Path) -> Path | None:
+    """The CA file to trust besides the system's: ``ca``, or else the local CA a
+    ``voxrelay serve --tls`` made in ``data_dir`` (``<data_dir>/tls/ca.pem``) if there is one."""
     if ca is not None:
-        context.load_verify_locations(cafile=str(ca))
-    elif local.exists():
-        context.load_verify_locations(cafile=str(local))
+        return ca
+    local = data_dir / "tls" / "ca.pem"
+    return local if local.exists() else None
+
+
+def trust(cafile: Path | None) -> ssl.SSLContext:
+    """The system's CAs, plus ``cafile``. Raises ``OSError`` (``ssl.SSLError`` included) for
+    a file that is missing or holds no certificate."""
+    context = ssl.create_default_context()
+    if cafile is not None:
+        context.load_verify_locations(cafile=str(cafile))
     return context
 
 
@@ -41,12 +47,14 @@ def speaks_tls(host: str, port: int, context: ssl.SSLContext) -> bool:
         return False
 
 
-def http_base_url(host: str, context: ssl.SSLContext) -> str:
+def http_base_url(host: str, probe: ssl.SSLContext | None = None) -> str:
     """The HTTP(S) base URL of the server at ``host``.
 
-    Without a scheme, a loopback ``host:port`` uses https when the server speaks TLS there
-    (``speaks_tls``) and plain http otherwise (a local development server); any other host
-    uses https, as the SDK does for WebSockets.
+    Without a scheme, a loopback ``host`` uses plain http (a local development server; a
+    ``serve --tls`` port serves it too), or https when given a ``probe`` context (the CLI
+    has a local CA to trust) and the server at ``host:port`` speaks TLS (``speaks_tls``);
+    any other host uses https, as the SDK does for WebSockets. Raises
+    ``ssl.SSLCertVerificationError`` as ``speaks_tls`` does.
     """
     for ws, http in (("wss://", "https://"), ("ws://", "http://")):
         if host.startswith(ws):
@@ -58,5 +66,6 @@ def http_base_url(host: str, context: ssl.SSLContext) -> str:
         return "https://" + host
     address = urlsplit("//" + host)
     name, port = address.hostname, address.port
-    tls = name is not None and port is not None and speaks_tls(name, port, context)
-    return ("https://" if tls else "http://") + host
+    if probe is None or name is None or port is None:
+        return "http://" + host
+    return ("https://" if speaks_tls(name, port, probe) else "http://") + host

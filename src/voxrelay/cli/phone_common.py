@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from voxrelay.cli.endpoints import http_base_url, trust
+from voxrelay.cli.endpoints import http_base_url, local_ca, trust
 from voxrelay.phone import StateChange, VirtualPhone
 from voxrelay.server.config import default_data_dir
 
@@ -66,24 +66,26 @@ def open_phone(
     data_dir: Path | None = None,
 ) -> VirtualPhone:
     """The CLI's virtual phone for ``host`` (default 127.0.0.1:$VOXRELAY_PORT), trusting
-    ``ca`` or the local CA of ``data_dir`` (``endpoints.trust``) for a TLS server; exits
+    ``ca`` or the local CA of ``data_dir`` (``endpoints.local_ca``) for a TLS server; exits
     with status 2 and a message for missing credentials, a malformed ``--sip``, an unreadable
     ``--ca`` or a TLS server whose certificate is not trusted."""
     if not project or not token:
         console.print("[red]need --project and --token (or SIGNALWIRE_PROJECT_ID / _API_TOKEN)")
         raise typer.Exit(2)
     host = host or f"127.0.0.1:{os.environ.get('VOXRELAY_PORT', '8773')}"
+    cafile = local_ca(ca, data_dir or default_data_dir())
     try:
-        context = trust(ca, data_dir or default_data_dir())
-        base = http_base_url(host, context)
+        context = trust(cafile)
+    except OSError as exc:  # ssl.SSLError included: not a CA file
+        console.print(f"[red]--ca {cafile}: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        base = http_base_url(host, context if cafile else None)
     except ssl.SSLCertVerificationError as exc:
         console.print(
             f"[red]{host} speaks TLS with a certificate not trusted here ({exc.verify_message}):"
             " pass --ca FILE, or --data-dir with the server's data directory"
         )
-        raise typer.Exit(2) from None
-    except OSError as exc:  # ssl.SSLError included: not a CA file
-        console.print(f"[red]--ca {ca}: {exc}")
         raise typer.Exit(2) from None
     try:
         return VirtualPhone(base, project, token, verify=context, sip=sip)
