@@ -246,20 +246,19 @@ async def test_call_trusts_a_ca_file_and_refuses_an_untrusted_tls_server(
         assert "Traceback" not in done.stdout + done.stderr
 
 
-async def test_phone_registers_with_a_tls_server(tls_only_server: LocalServer) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "voxrelay",
-        "phone",
-        "--number",
-        "+15550108888",
-        "--data-dir",
-        str(tls_only_server.data_dir),
-        env=voxrelay_env(tls_only_server),
+async def voxrelay_phone(server: LocalServer, *args: str) -> asyncio.subprocess.Process:
+    """``voxrelay phone ARGS`` for ``server``, its output (stderr included) piped."""
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "voxrelay", "phone", *args),
+        env=voxrelay_env(server),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+
+
+async def test_phone_registers_with_a_tls_server(tls_only_server: LocalServer) -> None:
+    data_dir = str(tls_only_server.data_dir)
+    proc = await voxrelay_phone(tls_only_server, "--number", "+15550108888", "--data-dir", data_dir)
     assert proc.stdout is not None
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 15)
@@ -272,27 +271,9 @@ async def test_phone_registers_with_a_tls_server(tls_only_server: LocalServer) -
 async def test_phone_waits_on_a_number_and_records_the_app(
     relay_server: LocalServer, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "SIGNALWIRE_PROJECT_ID": relay_server.project,
-        "SIGNALWIRE_API_TOKEN": relay_server.token,
-        "SIGNALWIRE_SPACE": relay_server.host,
-    }
     heard = tmp_path / "phone.wav"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "voxrelay",
-        "phone",
-        "--number",
-        "+15550107777",
-        "--answer-after",
-        "0.3",
-        "--record",
-        str(heard),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    proc = await voxrelay_phone(
+        relay_server, "--number", "+15550107777", "--answer-after", "0.3", "--record", str(heard)
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 15)

@@ -104,6 +104,11 @@ class SniffingListener:
         self._serving = True
         for sock in self.sockets:
             self._loop.add_reader(sock, self._accept, sock)
+            log.info(
+                "accepting %s connections on %s",
+                "TLS" if self.tls_only else "TLS and plain",
+                sock.getsockname()[:2],
+            )
 
     def close(self) -> None:
         """Stop accepting, close the listening sockets and every connection not yet handed
