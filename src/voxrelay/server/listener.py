@@ -157,11 +157,15 @@ class SniffingListener:
         self._waiting.pop(conn).cancel()
 
     def _silent(self, conn: socket.socket) -> None:
+        if conn not in self._waiting:  # sniffed or closed in this same loop iteration
+            return
         log.debug("closing a connection that sent nothing in %s s", self.first_byte_timeout)
         self._unwatch(conn)
         conn.close()
 
     def _readable(self, conn: socket.socket) -> None:
+        if conn not in self._waiting:
+            return
         try:
             first = conn.recv(1, socket.MSG_PEEK)
         except (BlockingIOError, InterruptedError):
