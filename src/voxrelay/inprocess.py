@@ -1,12 +1,12 @@
 """The server app in the test's own event loop: fast command-handler tests, no subprocess.
 
 ``InProcessServer`` builds the same Starlette app as ``voxrelay serve``
-(``voxrelay.server.app.create_app``) and runs its lifespan in-process, so the node, its media
-tick and its SIP service (UDP and TCP on a free loopback port) run in the caller's loop.
-RELAY sessions talk to the app over an in-memory WebSocket (``voxrelay.asgi``), REST over
-``httpx.ASGITransport``; only SIP and RTP use real loopback sockets, so a call can have real
-media: a ``voxrelay.phone.VirtualPhone`` calls in over SIP and plays, records and sends
-DTMF on its own RTP leg::
+(``voxrelay.server.app.create_app``) and runs its lifespan in-process (``asgi_lifespan``), so
+the node, its media tick and its SIP service (UDP and TCP on a free loopback port) run in the
+caller's loop. RELAY sessions talk to the app over an in-memory WebSocket (``httpx_ws``'s ASGI
+transport), REST over ``httpx.ASGITransport``; only SIP and RTP use real loopback sockets, so a
+call can have real media: a ``voxrelay.phone.VirtualPhone`` calls in over SIP and plays,
+records and sends DTMF on its own RTP leg::
 
     async with InProcessServer() as server:
         app = await server.session(contexts=["default"])         # signalwire.connect
@@ -22,13 +22,17 @@ DTMF on its own RTP leg::
 
 ``server.session(dialect="blade")`` connects as the 2.x SDK does (``blade.connect``, setup,
 subscription, ``signalwire.receive``) and ``execute`` then wraps each method in
-``blade.execute``. Sessions acknowledge events and answer pings; ``events`` holds every
-RELAY event in arrival order. Recording URLs point at ``http://testserver`` (the ASGI
-transport's base URL), so ``server.http().get(url)`` downloads them.
+``blade.execute``; ``server.open_session()`` opens the socket without a handshake. Sessions
+acknowledge events and answer pings; ``events`` holds every RELAY event in arrival order.
+Recording URLs point at ``http://testserver`` (the ASGI transport's base URL), so
+``server.http().get(url)`` downloads them.
 
 Errors: ``RelayRpcError`` for a JSON-RPC error reply (its ``code`` and ``message``);
 ``TimeoutError`` when an awaited reply or event does not come within ``TIMEOUT`` seconds
-(naming what did come); ``voxrelay.asgi.WebSocketClosed`` when the server closed the socket.
+(naming what did come), or the app's startup or shutdown within ``TIMEOUT``; ``WebSocketClosed``
+(``httpx_ws.WebSocketDisconnect``: ``code``, ``reason``; RFC 6455 §7.4) when the server
+refused the socket or closed it, from ``send``, ``request`` and ``open_session``. An exception
+of the app's startup or shutdown propagates from ``async with`` as it is.
 """
 
 from __future__ import annotations
@@ -44,17 +48,39 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import wsproto
+from asgi_lifespan import LifespanManager
+from httpx_ws import (
+    AsyncWebSocketSession,
+    HTTPXWSException,
+    WebSocketDisconnect,
+    aconnect_ws,
+)
+from httpx_ws.transport import ASGIWebSocketTransport
 
-from voxrelay.asgi import AsgiWebSocket, WebSocketClosed, lifespan
 from voxrelay.phone import PhoneReport, VirtualPhone
 from voxrelay.protocol import blade
 from voxrelay.server.app import create_app
 from voxrelay.server.config import Project, ServerConfig
 from voxrelay.server.node import Node
 
+__all__ = [
+    "InProcessServer",
+    "PhoneCall",
+    "RelayEvent",
+    "RelayRpcError",
+    "RelayTestSession",
+    "WebSocketClosed",
+]
+
 TIMEOUT = 10.0  # seconds a reply or an event may take before TimeoutError
+CLOSE_TIMEOUT = 5.0  # seconds the server's handler may take to end once a session closed
+MAX_FRAME_BYTES = 1024 * 1024  # the largest frame a session takes (the server's own limit)
 BASE_URL = "http://testserver"
 EVENT_METHODS = ("signalwire.event", blade.BROADCAST)
+
+WebSocketClosed = WebSocketDisconnect
+"""The server refused or closed the socket: ``code`` (RFC 6455 §7.4), ``reason``."""
 
 
 class RelayRpcError(Exception):
@@ -74,34 +100,99 @@ class RelayEvent:
     params: dict[str, Any]
 
 
-class RelayTestSession:
-    """A raw RELAY client over an in-process WebSocket (see module docstring)."""
+def _sole(exc: BaseException) -> BaseException:
+    """The one exception inside (nested) groups of one: anyio task groups wrap what ends
+    them, so a refused handshake leaves httpx-ws as ExceptionGroup([WebSocketDisconnect])."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
-    def __init__(self, ws: AsgiWebSocket) -> None:
-        self.ws = ws
+
+class RelayTestSession:
+    """A raw RELAY client over an in-process WebSocket to ``app`` (see module docstring);
+    ``close_code`` (RFC 6455 §7.4) is set once the socket closed.
+
+    ``open()`` starts one task that owns the socket and reads every frame the server sends:
+    httpx-ws's ASGI transport and its session each hold an anyio task group, which must be
+    left in the task that entered it (else ``RuntimeError: Attempted to exit cancel scope in
+    a different task than it was entered in``), and pytest-asyncio runs a fixture's setup,
+    the test and the teardown in different tasks. httpx-ws does not answer a close frame
+    from the server; the reader does (echoing its code, RFC 6455 §5.5.1), so the server's
+    handler gets its ``websocket.disconnect`` and ends.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
         self.dialect = "signalwire"
         self.protocol = ""  # the session's protocol string, once connected
         self.events: list[RelayEvent] = []
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._ws: AsyncWebSocketSession | None = None
+        self._task: asyncio.Task[None] | None = None
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._new = asyncio.Event()
-        self._reader = asyncio.create_task(self._read(), name="relay test session")
+        self._closed = asyncio.Event()
 
-    async def _read(self) -> None:
+    async def open(self) -> RelayTestSession:
+        """Open the WebSocket to ``/``; WebSocketClosed if the server refuses it."""
+        opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._run(opened), name="relay test session")
+        await opened
+        return self
+
+    async def _run(self, opened: asyncio.Future[None]) -> None:
+        transport = ASGIWebSocketTransport(self.app, initial_receive_timeout=TIMEOUT)
+        try:
+            async with (
+                httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client,
+                aconnect_ws(
+                    "/",
+                    client,
+                    max_message_size_bytes=MAX_FRAME_BYTES,
+                    session_class=AsyncWebSocketSession,
+                ) as ws,
+            ):
+                self._ws = ws
+                opened.set_result(None)
+                await self._read(ws)
+        except Exception as exc:
+            if opened.done():
+                raise
+            opened.set_exception(_sole(exc))
+        finally:
+            self._ended(1006, "the socket ended")
+
+    async def _read(self, ws: AsyncWebSocketSession) -> None:
+        """Every frame until the socket closes; a close from the server is answered."""
         try:
             while True:
-                frame = json.loads(await self.ws.receive_text())
-                if "method" in frame:
-                    await self._on_request(frame)
-                    continue
-                waiter = self._replies.pop(str(frame.get("id")), None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(frame)
-        except WebSocketClosed:
-            pass
-        finally:
-            for waiter in self._replies.values():
-                waiter.cancel()
-            self._new.set()
+                event = await ws.receive()
+                if isinstance(event, wsproto.events.TextMessage):
+                    await self._on_frame(json.loads(event.data))
+        except WebSocketDisconnect as closed:  # the server closed: echo its code
+            self._ended(closed.code, closed.reason)
+            await ws.close(closed.code)
+        except HTTPXWSException:  # the stream ended: our own close()
+            self._ended(1000)
+
+    def _ended(self, code: int, reason: str = "") -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+        for waiter in self._replies.values():
+            if not waiter.done():
+                waiter.set_exception(WebSocketClosed(self.close_code, self.close_reason))
+        self._replies.clear()
+        self._closed.set()
+        self._new.set()
+
+    async def _on_frame(self, frame: dict[str, Any]) -> None:
+        if "method" in frame:
+            await self._on_request(frame)
+            return
+        waiter = self._replies.pop(str(frame.get("id")), None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(frame)
 
     async def _on_request(self, frame: dict[str, Any]) -> None:
         params = frame.get("params") or {}
@@ -112,23 +203,41 @@ class RelayTestSession:
             if unwrapped is not None:
                 self.events.append(RelayEvent(unwrapped[1], unwrapped[2]))
         self._new.set()
-        if frame.get("id") is not None:  # ack events, answer pings
-            await self.send({"jsonrpc": "2.0", "id": frame["id"], "result": {}})
+        if frame.get("id") is not None:  # ack events, answer pings (not once closing)
+            await self._write({"jsonrpc": "2.0", "id": frame["id"], "result": {}})
 
     async def send(self, frame: dict[str, Any]) -> None:
-        """Send one raw frame."""
-        await self.ws.send_text(json.dumps(frame))
+        """Send one raw frame; WebSocketClosed once the socket closed."""
+        if not await self._write(frame):
+            with contextlib.suppress(TimeoutError):  # a close being read: wait for its code
+                await asyncio.wait_for(self._closed.wait(), TIMEOUT)
+            raise WebSocketClosed(self.close_code or 1006, self.close_reason)
+
+    async def _write(self, frame: dict[str, Any]) -> bool:
+        """Send ``frame``; False if the socket is closed or closing (never waits for that:
+        the reader acks with it)."""
+        if self._ws is None or self.close_code is not None:
+            return False
+        try:
+            await self._ws.send_text(json.dumps(frame))
+        except (wsproto.utilities.LocalProtocolError, HTTPXWSException):
+            return False  # httpx-ws's reader has the server's close frame, ours not yet
+        return True
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Send a JSON-RPC request and return its ``result``; RelayRpcError on an error."""
         rid = str(uuid.uuid4())
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[rid] = waiter
-        await self.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}})
         try:
+            await self.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}})
             reply = await asyncio.wait_for(waiter, TIMEOUT)
         except TimeoutError:
             raise TimeoutError(f"no reply to {method} in {TIMEOUT} s") from None
+        finally:
+            self._replies.pop(rid, None)
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()  # seen: send raised the same WebSocketClosed
         if "error" in reply:
             raise RelayRpcError(int(reply["error"]["code"]), str(reply["error"]["message"]))
         return reply.get("result")
@@ -180,7 +289,7 @@ class RelayTestSession:
         the ``match`` values; TimeoutError naming the events seen."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                while not self._reader.done():
+                while not self._closed.is_set():
                     found = self.matching(event_type, **match)
                     if found:
                         return found[0]
@@ -205,10 +314,21 @@ class RelayTestSession:
             if e.event_type == event_type and all(e.params.get(k) == v for k, v in match.items())
         ]
 
-    async def close(self) -> None:
-        await self.ws.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+    async def close(self, code: int = 1000) -> None:
+        """Close the socket from the client side (``code``) and wait until the server's
+        handler has ended (up to CLOSE_TIMEOUT seconds, then the session's task is cancelled)."""
+        if self._task is None:
+            return
+        if self._ws is not None and self.close_code is None:
+            self.close_code = code
+            with contextlib.suppress(Exception):
+                await self._ws.close(code)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), CLOSE_TIMEOUT)
+        except TimeoutError:
+            self._task.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await self._task
 
 
 @dataclass
@@ -283,7 +403,9 @@ class InProcessServer:
 
     async def __aenter__(self) -> InProcessServer:
         self.app = create_app(self.build_config())
-        await self._stack.enter_async_context(lifespan(self.app))
+        await self._stack.enter_async_context(
+            LifespanManager(self.app, startup_timeout=TIMEOUT, shutdown_timeout=TIMEOUT)
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -305,15 +427,20 @@ class InProcessServer:
     ) -> RelayTestSession:
         """A connected RELAY session (closed with the server); ``dialect`` ``signalwire``
         (``signalwire.connect``) or ``blade`` (the 2.x handshake)."""
-        ws = await self._stack.enter_async_context(AsgiWebSocket(self.app, "/"))
-        session = RelayTestSession(ws)
-        self._stack.push_async_callback(session.close)
+        session = await self.open_session()
         project = project or self.project
         token = token or self.projects.get(project, "")
         if dialect == "blade":
             await session.blade_connect(project, token, contexts or [])
         else:
             await session.connect(project, token, contexts or [])
+        return session
+
+    async def open_session(self) -> RelayTestSession:
+        """A RELAY session with its socket open and no handshake yet (closed with the
+        server); WebSocketClosed if the server refuses the socket."""
+        session = await RelayTestSession(self.app).open()
+        self._stack.push_async_callback(session.close)
         return session
 
     def http(self, project: str | None = None, token: str | None = None) -> httpx.AsyncClient:

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from voxrelay.inprocess import InProcessServer, PhoneCall, RelayTestSession
+from voxrelay.inprocess import (
+    InProcessServer,
+    PhoneCall,
+    RelayRpcError,
+    RelayTestSession,
+    WebSocketClosed,
+)
 from voxrelay.media.frames import RATE, Frame
 from voxrelay.media.sources import tone
 from voxrelay.server.config import ServerConfig
@@ -207,3 +213,42 @@ async def test_a_blade_session_collects_the_digits_the_phone_presses(
     assert got.params["result"] == {"type": "digit", "params": {"digits": "42", "terminator": "#"}}
     await app.execute("calling.end", {**call.ids, "reason": "hangup"})
     assert (await call.report()).digits_sent == "42#"
+
+
+async def test_a_refused_connect_is_answered_then_the_server_closes_the_socket(
+    server: InProcessServer,
+) -> None:
+    app = await server.open_session()
+    with pytest.raises(RelayRpcError) as refused:
+        await app.connect(server.project, "PTwrong", ["default"])
+    assert refused.value.code == -32002
+    with pytest.raises(WebSocketClosed) as closed:
+        await app.request("signalwire.connect", {})
+    assert closed.value.code == 4001 and app.close_code == 4001
+    assert len(server.node.sessions) == 0
+
+
+async def test_a_closed_blade_session_is_gone_from_the_server_and_calls_go_elsewhere(
+    server: InProcessServer,
+) -> None:
+    first = await server.session(contexts=["default"], dialect="blade")
+    second = await server.session(contexts=["default"])
+    await first.close()
+    assert first.close_code == 1000
+    assert server.node.sessions.get(first.protocol) is None  # the server's handler ended
+    call = await server.call_in(second, hangup_after=1.0)  # the only subscriber left
+    assert (await call.report()).answered
+    assert first.matching("calling.call.receive") == []
+
+
+async def test_a_server_shutting_down_closes_sessions_and_refuses_new_sockets(
+    server: InProcessServer,
+) -> None:
+    app = await server.session(contexts=["default"])
+    await server.node.shutdown()
+    with pytest.raises(WebSocketClosed) as closed:
+        await app.request("signalwire.connect", {})
+    assert closed.value.code == 1001  # going away (RFC 6455 §7.4.1)
+    with pytest.raises(WebSocketClosed) as refused:
+        await server.open_session()
+    assert refused.value.code == 1012
