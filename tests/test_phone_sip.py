@@ -17,8 +17,8 @@ from voxrelay.media.frames import RATE
 from voxrelay.phone import PhoneError, VirtualPhone
 from voxrelay.protocol.sip import CALL_ID_HEADER, CONTEXT_HEADER
 from voxrelay.sip import offeranswer, sdp
-from voxrelay.sip.message import Response
 from voxrelay.sip.invite import InviteSession as SipCall
+from voxrelay.sip.message import Response
 from voxrelay.sip.useragent import UserAgent
 from voxrelay.testing import LocalServer
 

@@ -529,12 +529,19 @@ def test_a_481_to_our_reinvite_ends_the_dialog() -> None:
     assert state(session) is S.TERMINATED and len(wire.requests("BYE")) == 1
 
 
-def test_glare_gets_491_and_ours_goes_again_after_the_wait() -> None:
+def modifying() -> tuple[InviteSession, Wire, Peer, Clock, list[int]]:
+    """A confirmed UAC session that answers offers, its hold re-INVITE sent; the statuses
+    ``on_modified`` gets."""
     session, wire, peer, clock = confirmed_uac()
     answering(session)
     results: list[int] = []
     session.on_modified = lambda s, r: results.append(r.status)
     session.modify(hold_offer())
+    return session, wire, peer, clock, results
+
+
+def test_glare_gets_491_and_ours_goes_again_after_the_wait() -> None:
+    session, wire, peer, clock, results = modifying()
     ours = wire.last("INVITE")
     # the peer's re-INVITE arrives while ours is pending: 491 (RFC 3261 §14.1)
     theirs = server_tx(wire, clock, in_dialog(session, "INVITE", hold_offer("inactive"), cseq=1))
@@ -554,11 +561,7 @@ def test_glare_gets_491_and_ours_goes_again_after_the_wait() -> None:
 
 
 def test_after_glare_the_peers_reinvite_may_go_first() -> None:
-    session, wire, peer, clock = confirmed_uac()
-    answering(session)
-    results: list[int] = []
-    session.on_modified = lambda s, r: results.append(r.status)
-    session.modify(hold_offer())
+    session, wire, peer, clock, results = modifying()
     peer.answer(wire.last("INVITE"), 491)
     theirs = server_tx(wire, clock, in_dialog(session, "INVITE", hold_offer("inactive"), cseq=1))
     session.receive_request(theirs, theirs.request)

@@ -237,19 +237,34 @@ def answer(
         answered.append(mine)
     sdp = _description(host, session_id, session_version, answered)
     on_hold = offered_direction in ("sendonly", "inactive") or conn.is_hold
+    ptime = remote.ptime_of(theirs) or 20
+    return _negotiated(codec, event, conn, theirs, ours, ptime, sdp.serialize(), on_hold, mux)
+
+
+def _negotiated(
+    codec: RtpMap,
+    event: RtpMap | None,
+    conn: Connection,
+    remote: MediaDescription,
+    direction: str,
+    ptime: int,
+    answer_sdp: bytes,
+    on_hold: bool,
+    mux: bool,
+) -> Negotiated:
     return Negotiated(
         codec=codec.name.upper(),
         payload_type=codec.payload_type,
         clock_rate=codec.clock_rate,
         telephone_event=event.payload_type if event else None,
         remote_host=conn.host,
-        remote_port=theirs.port,
-        direction=ours,
-        ptime=remote.ptime_of(theirs) or 20,
-        answer_sdp=sdp.serialize(),
+        remote_port=remote.port,
+        direction=direction,
+        ptime=ptime,
+        answer_sdp=answer_sdp,
         on_hold=on_hold,
         rtcp_mux=mux,
-        remote_rtcp_port=_remote_rtcp(theirs, mux),
+        remote_rtcp_port=_remote_rtcp(remote, mux),
     )
 
 
@@ -285,19 +300,10 @@ def read_answer(
             _pick_event(media, codec.clock_rate) if _pick_event(mine, codec.clock_rate) else None
         )
         mux = media.has("rtcp-mux") and mine.has("rtcp-mux")
-        return Negotiated(
-            codec=codec.name.upper(),
-            payload_type=codec.payload_type,
-            clock_rate=codec.clock_rate,
-            telephone_event=event.payload_type if event else None,
-            remote_host=conn.host,
-            remote_port=media.port,
-            direction=ours_direction,
-            ptime=theirs.ptime_of(media) or 20,
-            answer_sdp=theirs.serialize(),
-            on_hold=conn.is_hold,
-            rtcp_mux=mux,
-            remote_rtcp_port=_remote_rtcp(media, mux),
+        ptime = theirs.ptime_of(media) or 20
+        answer = theirs.serialize()
+        return _negotiated(
+            codec, event, conn, media, ours_direction, ptime, answer, conn.is_hold, mux
         )
     if rejected:
         raise SdpError("the answer rejected our audio stream")
