@@ -22,6 +22,7 @@ import soundfile
 
 from tests.wire import WireClient
 from voxrelay.media.sources import tone
+from voxrelay.phone import VirtualPhone
 from voxrelay.sip import offeranswer
 from voxrelay.sip.invite import InviteSession, InviteState
 from voxrelay.sip.message import Response
@@ -457,6 +458,23 @@ async def test_our_reinvite_holds_and_resumes_a_sipp_callee(tmp_path: Path) -> N
         await ua.stop()
         if not sipp.done():
             sipp.cancel()
+
+
+async def test_the_virtual_phone_takes_hold_and_resume_from_a_sipp_callee(
+    tmp_path: Path,
+) -> None:
+    # sipp answers the phone's INVITE, re-INVITEs it with a=sendonly (the phone must answer
+    # a=recvonly) and a=sendrecv (answer a=sendrecv), then hangs up
+    port = free_port()
+    sipp = asyncio.create_task(
+        run_sipp(None, "uas_holds_caller.xml", tmp_path, port=port, service="+15550002222")
+    )
+    phone = VirtualPhone("http://127.0.0.1:9", "project", "PTtoken", sip=f"127.0.0.1:{port}")
+    report = await asyncio.wait_for(phone.call("default", max_duration=20), 30)
+    run = await sipp
+    assert run.returncode == 0 and run.successful == 1 and run.failed == 0, str(run)
+    assert [s.call_state for s in report.states] == ["created", "answered", "ending", "ended"]
+    assert report.end_reason == "hangup"
 
 
 def state_of(session: InviteSession) -> InviteState:
