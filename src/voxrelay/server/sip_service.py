@@ -216,6 +216,8 @@ class SipService:
         return [("WWW-Authenticate", value) for value in values]
 
     async def _take_incoming(self, sip_call: SipCall) -> None:
+        if not sip_call.allows(SipEvent.REJECT):  # cancelled before this task ran
+            return
         where = self.authorize(sip_call)
         if where is None:
             return
@@ -251,7 +253,8 @@ class SipService:
                 ),
             )
         except MediaError:
-            sip_call.reject(503)
+            if sip_call.allows(SipEvent.REJECT):
+                sip_call.reject(503)
             call.hang_up(EndReason.ERROR)
             return
         final = offeranswer.answer(

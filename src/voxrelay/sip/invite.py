@@ -282,6 +282,9 @@ class InviteSession:
         return self.state not in (S.CANCELLING, S.TERMINATING, S.TERMINATED)
 
     def allows(self, event: Event) -> bool:
+        """Whether the table has a row for ``event`` now: ``allows(Event.ANSWER)`` asks
+        whether the call can still be answered, ``allows(Event.MODIFY)`` whether a
+        re-INVITE may go."""
         return (self.role, self.state, event) in TRANSITIONS
 
     # -- the machine ----------------------------------------------------------------------
