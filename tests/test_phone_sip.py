@@ -16,9 +16,10 @@ from tests.wire import WireClient
 from voxrelay.media.frames import RATE
 from voxrelay.phone import PhoneError, VirtualPhone
 from voxrelay.protocol.sip import CALL_ID_HEADER, CONTEXT_HEADER
-from voxrelay.sip import sdp
+from voxrelay.sip import offeranswer, sdp
+from voxrelay.sip.invite import InviteSession as SipCall
 from voxrelay.sip.message import Response
-from voxrelay.sip.useragent import SipCall, UserAgent
+from voxrelay.sip.useragent import UserAgent
 from voxrelay.testing import LocalServer
 
 NUMBER = "+15550108888"
@@ -60,7 +61,7 @@ async def raw_invite(
     ua = UserAgent("127.0.0.1", 0)
     ua.credentials = (lambda request: credentials) if credentials else None
     await ua.start()
-    offer = sdp.offer("127.0.0.1", 40000)
+    offer = offeranswer.offer("127.0.0.1", 40000)
     uri = f"sip:+15550002222@127.0.0.1:{server.sip_port}"
     call = await ua.invite(
         uri,
