@@ -1,28 +1,29 @@
-"""Every event a real server emits is in the vocabulary table, and every component's last
-event is one of its terminal states (issue 13: the table is the contract).
+"""Every event the server emits is in the vocabulary table, every component's last event is
+its one terminal event, and a Blade (2.x) session never receives a state 2.x would take as
+the end of a component that goes on (issue 13: the table is the contract).
 
-One call from a VirtualPhone runs each served component and its controls; the events a
-RELAY session receives are then checked against ``voxrelay.protocol.components``.
+One call from a virtual phone runs each served component and its controls, in process
+(``voxrelay.inprocess``), once for a ``signalwire.connect`` session and once for a Blade one;
+the events each received are checked against ``voxrelay.protocol.components``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from typing import Any
 
-from tests.test_play_e2e import answer_next, phone_for
-from tests.wire import WireClient
+import pytest
+
+from voxrelay.inprocess import InProcessServer, RelayTestSession
 from voxrelay.protocol.components import CALL_EVENTS, by_event, event_state
-from voxrelay.testing import LocalServer
 
 TTS = [{"type": "tts", "params": {"text": "A sentence long enough to be paused. " * 4}}]
 
 
-async def run_components(app: WireClient, call_id: str) -> None:
+async def run_components(app: RelayTestSession, ids: dict[str, str]) -> None:
     async def request(method: str, **params: Any) -> None:
-        reply = await app.request(method, {"call_id": call_id, **params})
-        assert reply["result"]["code"] == "200", (method, reply)
+        result = await app.execute(method, {**ids, **params})
+        assert result["code"] == "200", (method, result)
 
     await request("calling.play", control_id="p", play=TTS)
     await app.wait_event("calling.call.play", control_id="p", state="playing")
@@ -37,39 +38,25 @@ async def run_components(app: WireClient, call_id: str) -> None:
     await request("calling.play_and_collect", control_id="pc", play=TTS[:1], collect=collect)
     await request("calling.play_and_collect.volume", control_id="pc", volume=-3.0)
     await request("calling.collect", control_id="c", digits={"max": 2}, start_input_timers=False)
+    await request("calling.collect.start_input_timers", control_id="c")
     await request("calling.collect.stop", control_id="c")
-    await request(
-        "calling.detect", control_id="d", detect={"type": "digit", "params": {}}, timeout=1
-    )
+    detect = {"type": "digit", "params": {}}
+    await request("calling.detect", control_id="d", detect=detect, timeout=1)
     await request("calling.send_digits", control_id="s", digits="12")
-    await app.wait_event("calling.call.detect", control_id="d", timeout=10)
     await app.wait_event("calling.call.send_digits", control_id="s", timeout=10)
     await app.wait_event("calling.call.collect", control_id="pc", timeout=30)
-    for _ in range(50):  # the detector's timeout ends it
-        if any(
-            e["params"].get("detect", {}).get("params", {}).get("event") == "finished"
-            for e in app.events
-            if e["event_type"] == "calling.call.detect"
-        ):
-            break
-        await asyncio.sleep(0.1)
+    await app.wait_event(
+        "calling.call.detect",
+        control_id="d",
+        detect={"type": "digit", "params": {"event": "finished"}},
+    )
     await request("calling.end", reason="hangup")
-    await app.wait_event("calling.call.state", call_state="ended", timeout=10)
+    await app.wait_event("calling.call.state", call_id=ids["call_id"], call_state="ended")
 
 
-async def test_every_emitted_event_and_state_is_in_the_table(relay_server: LocalServer) -> None:
-    app = WireClient(relay_server.ws_url)
-    await app.connect(relay_server.project, relay_server.token, ["default"])
-    phone = asyncio.create_task(phone_for(relay_server).call("default", hangup_after=40))
-    try:
-        call_id = await answer_next(app)
-        await run_components(app, call_id)
-    finally:
-        await app.close()
-        phone.cancel()
+def check(events: list[tuple[str, dict[str, Any]]], dialect: str) -> None:
     by_control: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-    for event in app.events:
-        name, payload = event["event_type"], event["params"]
+    for name, payload in events:
         if not name.startswith("calling."):
             continue
         rows = by_event(name)
@@ -79,6 +66,8 @@ async def test_every_emitted_event_and_state_is_in_the_table(relay_server: Local
         assert state in states, (name, payload)
         if rows:
             by_control[payload["control_id"]].append((name, state))
+            if dialect == "blade":  # 2.x would end the component on these
+                assert all(state not in row.blade_hidden for row in rows), (name, payload)
         if name == "calling.call.collect":  # 2.x reads a result from every collect event
             assert isinstance(payload.get("result"), dict), payload
     assert set(by_control) == {"p", "r", "pc", "c", "d", "s"}
@@ -87,5 +76,16 @@ async def test_every_emitted_event_and_state_is_in_the_table(relay_server: Local
         assert any(state in row.terminal for row in by_event(name)), (control_id, seen)
         ends = [i for i, (n, s) in enumerate(seen) if n == name and s in by_event(n)[0].terminal]
         assert ends == [len(seen) - 1], (control_id, seen)  # one end, and it is last
-    assert ("calling.call.play", "paused") in by_control["p"]
     assert by_control["pc"][-1][0] == "calling.call.collect"  # its prompt's events first
+    paused = ("calling.call.play", "paused") in by_control["p"]
+    assert paused is (dialect == "signalwire"), by_control["p"]
+
+
+@pytest.mark.parametrize("dialect", ["signalwire", "blade"])
+async def test_every_emitted_event_and_state_is_in_the_table(dialect: str) -> None:
+    async with InProcessServer() as server:
+        app = await server.session(["default"], dialect=dialect)
+        call = await server.call_in(app, hangup_after=40)
+        await run_components(app, call.ids)
+        events = [(e.event_type, e.params) for e in app.events]
+    check(events, dialect)
