@@ -281,3 +281,36 @@ def test_rest_service_commands_are_the_tables() -> None:
         if row.rest_start:
             assert row.start in known, row.start
         assert all(c.method in known for c in row.controls), row.name
+
+
+async def test_generic_control_handler_answers_by_the_table() -> None:
+    """A control finds its component by control_id and type (404 otherwise), validates the
+    table's params (400) and answers with the table's message."""
+    from voxrelay.inprocess import InProcessServer
+
+    async with InProcessServer() as server:
+        app = await server.session(["default"])
+        call = await server.call_in(app, hangup_after=20)
+        silence = [{"type": "silence", "params": {"duration": 10}}]
+        await app.execute("calling.play", {**call.ids, "control_id": "p", "play": silence})
+        for verb in ("pause", "resume", "volume", "stop"):
+            params = {
+                **call.ids,
+                "control_id": "p",
+                **({"volume": 2.0} if verb == "volume" else {}),
+            }
+            if verb == "volume":
+                missing = await app.execute("calling.play.volume", {**call.ids, "control_id": "p"})
+                assert missing["code"] == "400" and "volume" in missing["message"]
+                wrong = await app.execute("calling.record.pause", {**call.ids, "control_id": "p"})
+                assert wrong["code"] == "404", wrong  # a play is not a recording
+            result = await app.execute(f"calling.play.{verb}", params)
+            message = PLAY.control(verb).message
+            assert result == {
+                "code": "200",
+                "message": message,
+                "call_id": call.call_id,
+                "control_id": "p",
+            }
+        gone = await app.execute("calling.play.pause", {**call.ids, "control_id": "p"})
+        assert gone["code"] == "404", gone  # stopped: no running player any more
