@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxrelay.protocol.events import CALL_DIAL, CALL_RECEIVE, CALL_STATE
 from voxrelay.protocol.states import CallState, ConnectState, DialState
 
 StateReader = Callable[[Mapping[str, Any]], str | None]
@@ -424,9 +425,9 @@ class CallEvent:
 CALL_EVENTS: Mapping[str, CallEvent] = {
     e.event: e
     for e in (
-        CallEvent("calling.call.receive", at("call_state"), frozenset(CallState)),
-        CallEvent("calling.call.state", at("call_state"), frozenset(CallState)),
-        CallEvent("calling.call.dial", at("dial_state"), frozenset(DialState)),
+        CallEvent(CALL_RECEIVE, at("call_state"), frozenset(CallState)),
+        CallEvent(CALL_STATE, at("call_state"), frozenset(CallState)),
+        CallEvent(CALL_DIAL, at("dial_state"), frozenset(DialState)),
     )
 }
 
