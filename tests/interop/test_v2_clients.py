@@ -15,6 +15,7 @@ import contextlib
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.interop
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = Path(__file__).parent / "clients" / "v2_flow.py"
+COMMON = FLOW.with_name("v2_common.py")  # what the 2.x programs share
 V2_PYTHON = ROOT / ".venv-interop-v2" / "bin" / "python"
 OFFICIAL_IMPORT = "from signalwire.relay.consumer import Consumer"
 OUR_IMPORT = "from voxrelay.v2.consumer import Consumer"
@@ -47,19 +49,23 @@ def server(tls_server: LocalServer) -> Iterator[LocalServer]:
     gc.collect()  # closes LocalServer.start()'s lingering health-check client (see interop)
 
 
-def flow_command(kind: str, tmp_path: Path) -> list[str]:
+def flow_command(kind: str, tmp_path: Path, program: Path = FLOW) -> list[str]:
+    """Run ``program`` with the official SDK, or a copy importing voxrelay.v2 instead."""
     if kind == "official":
         if not V2_PYTHON.exists():
             pytest.fail(f"{V2_PYTHON} missing: run scripts/install-interop", pytrace=False)
-        return [str(V2_PYTHON), "-u", str(FLOW)]
-    source = FLOW.read_text()
+        return [str(V2_PYTHON), "-u", str(program)]
+    source = program.read_text()
     assert source.count(OFFICIAL_IMPORT) == 1
-    ours = tmp_path / "v2_flow_voxrelay.py"
+    ours = tmp_path / f"{program.stem}_voxrelay.py"
     ours.write_text(source.replace(OFFICIAL_IMPORT, OUR_IMPORT))
+    shutil.copy(COMMON, tmp_path)
     return [sys.executable, "-u", str(ours)]
 
 
-def start_flow(kind: str, server: LocalServer, context: str, tmp_path: Path) -> Any:
+def start_flow(
+    kind: str, server: LocalServer, context: str, tmp_path: Path, program: Path = FLOW
+) -> Any:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(
         SSL_CERT_FILE=str(server.ca_file),
@@ -71,7 +77,7 @@ def start_flow(kind: str, server: LocalServer, context: str, tmp_path: Path) -> 
     )
     stderr = (tmp_path / f"{kind}-{context}.stderr").open("w")
     return asyncio.create_subprocess_exec(
-        *flow_command(kind, tmp_path),
+        *flow_command(kind, tmp_path, program),
         stdout=subprocess.PIPE,
         stderr=stderr,
         env=env,
@@ -122,9 +128,9 @@ def check_flow(events: list[dict[str, Any]], report: PhoneReport, where: str) ->
         ("play_stop", "StopResult"),
     ):
         assert got[name]["successful"] is True and got[name]["kind"] == kind, got[name]
-    # 2.x: play completes on any state but "playing" (here the pause), successful iff finished
-    assert got["play_done"]["completed"] is True
-    assert got["play_done"]["result_successful"] is False
+    # 2.x completes a play on any state but "playing": Blade sessions never see "paused"
+    assert got["play_done"]["completed"] is True and got["play_done"]["state"] == "finished"
+    assert got["play_done"]["result_successful"] is True
     prompt = got["prompt"]
     assert prompt["successful"] is True and prompt["type"] == "digit", prompt
     assert (prompt["result"], prompt["terminator"]) == ("12", "#"), prompt
@@ -144,7 +150,7 @@ async def run_flow(kind: str, server: LocalServer, tmp_path: Path, context: str)
     process = await start_flow(kind, server, context, tmp_path)
     try:
         ready = await read_events(process, "ready", 20)
-        assert ready and ready[-1]["event"] == "ready", (ready, _stderr(tmp_path, kind, context))
+        assert ready and ready[-1]["event"] == "ready", (ready, stderr_of(tmp_path, kind, context))
         phone = VirtualPhone(server.http_url, server.project, server.token, verify=server.ca_file)
         call = phone.call(
             context,
@@ -157,14 +163,14 @@ async def run_flow(kind: str, server: LocalServer, tmp_path: Path, context: str)
             hangup_after=30,
         )
         report, events = await asyncio.gather(call, read_events(process, "done", 45))
-        check_flow(ready + events, report, f"{kind} {_stderr(tmp_path, kind, context)}")
+        check_flow(ready + events, report, f"{kind} {stderr_of(tmp_path, kind, context)}")
     finally:
         if process.returncode is None:
             process.kill()
         await process.wait()
 
 
-def _stderr(tmp_path: Path, kind: str, context: str) -> str:
+def stderr_of(tmp_path: Path, kind: str, context: str) -> str:
     path = tmp_path / f"{kind}-{context}.stderr"
     return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 

@@ -9,14 +9,20 @@ what it printed.
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import os
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import soundfile
 
+from voxrelay.media.frames import RATE
+from voxrelay.media.sources import tone
 from voxrelay.phone import VirtualPhone
 from voxrelay.testing import LocalServer
 
@@ -38,20 +44,49 @@ def test_seed_only_the_import_changed(path: Path) -> None:
     assert "import signalwire" not in code and "from signalwire" not in code
 
 
+@pytest.fixture
+def welcome_mp3(tmp_path: Path) -> Iterator[str]:
+    """The docs' ``default-music/welcome.mp3`` (here 30 s of tone) on a loopback HTTP server."""
+    (tmp_path / "default-music").mkdir()
+    path = tmp_path / "default-music" / "welcome.mp3"
+    soundfile.write(str(path), tone((500.0,), 30.0), RATE, format="MP3")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(tmp_path)
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/default-music/welcome.mp3"
+    httpd.shutdown()
+
+
+def blade_frames(lines: list[str], direction: str, method: str) -> list[dict[str, Any]]:
+    """The params of the ``method`` frames the SDK logged going ``direction`` (``->`` sent,
+    ``<-`` received), in order."""
+    prefix = f"RELAY {direction} "
+    frames = (json.loads(line[len(prefix) :]) for line in lines if line.startswith(prefix))
+    return [frame["params"] for frame in frames if frame.get("method") == method]
+
+
+def received_events(lines: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The events the seed's session received (``blade.broadcast``), in order."""
+    events = [p["params"] for p in blade_frames(lines, "<-", "blade.broadcast")]
+    return [(e["event_type"], e["params"]) for e in events]
+
+
 def executed(lines: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """The RELAY methods sent inside ``blade.execute``, in order."""
-    out = []
-    for line in lines:
-        if line.startswith("RELAY -> "):
-            frame = json.loads(line[len("RELAY -> ") :])
-            if frame.get("method") == "blade.execute":
-                out.append((frame["params"]["method"], frame["params"]["params"]))
-    return out
+    return [(p["method"], p["params"]) for p in blade_frames(lines, "->", "blade.execute")]
 
 
-async def run_seed(server: LocalServer, name: str, hangup_after: float) -> list[str]:
+async def run_seed(
+    server: LocalServer, name: str, hangup_after: float, **env_extra: str
+) -> list[str]:
     env = dict(
-        os.environ, SEED_PROJECT=server.project, SEED_TOKEN=server.token, SEED_HOST=server.host
+        os.environ,
+        SEED_PROJECT=server.project,
+        SEED_TOKEN=server.token,
+        SEED_HOST=server.host,
+        **env_extra,
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", RUNNER, str(SEEDS / name), stdout=asyncio.subprocess.PIPE, env=env
@@ -83,8 +118,8 @@ async def run_seed(server: LocalServer, name: str, hangup_after: float) -> list[
     return lines
 
 
-async def test_seed_001_play_action(relay_server: LocalServer) -> None:
-    lines = await run_seed(relay_server, "seed_001_play_action.py", 40)
+async def test_seed_001_play_action(relay_server: LocalServer, welcome_mp3: str) -> None:
+    lines = await run_seed(relay_server, "seed_001_play_action.py", 40, SEED_AUDIO_URL=welcome_mp3)
     methods = [m for m, _ in executed(lines) if m.startswith("calling.")]
     assert methods == [
         "calling.answer",
@@ -99,10 +134,21 @@ async def test_seed_001_play_action(relay_server: LocalServer) -> None:
         "calling.play.volume",
         "calling.end",
     ], "\n".join(lines)
-    assert "seed done" in lines
+    # each example works: the pause, then the resume of a paused play, the stop, the volume
+    for printed in ("pause True", "resume True True", "volume True", "seed done"):
+        assert printed in lines, "\n".join(lines)
+    assert "stop True" in lines or "stop False" in lines  # completed once its event is in
     plays = [p for m, p in executed(lines) if m == "calling.play"]
-    url = "https://cdn.signalwire.com/default-music/welcome.mp3"
-    assert all(p["play"] == [{"type": "audio", "params": {"url": url}}] for p in plays)
+    assert all(p["play"] == [{"type": "audio", "params": {"url": welcome_mp3}}] for p in plays)
+    # a 2.x session never hears "paused" (2.x would end the action on it), and the paused
+    # and resumed play is still playing afterwards (it ends when the call does)
+    states = [
+        (p["control_id"], p["state"]) for e, p in received_events(lines) if e.endswith("play")
+    ]
+    assert states and all(state != "paused" for _, state in states), states
+    resumed = plays[1]["control_id"]
+    assert [s for c, s in states if c == resumed][:2] == ["playing", "playing"], states
+    assert [s for c, s in states if c == plays[2]["control_id"]] == ["playing", "finished"]
 
 
 async def test_seed_004_prompt_action(relay_server: LocalServer) -> None:

@@ -1,4 +1,5 @@
-"""The ``signalwire.event`` envelope (reference §1.7) and the call event names.
+"""The ``signalwire.event`` envelope (reference §1.7) and the call event names (the events
+of components, ``calling.call.play``..., are in ``voxrelay.protocol.components``).
 
 The payload lives in ``params.params``; ``event_type`` and ``timestamp`` live in the outer
 params. A copy of ``timestamp`` also goes into the payload, since the Python SDK reads it there.

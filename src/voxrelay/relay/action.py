@@ -9,22 +9,32 @@ Control layering, each level adding requests named ``calling.<prefix>.<verb>``:
 - :class:`StoppableAction`: ``stop()``
 - :class:`PausableAction`: ``pause(behavior=None)``, ``resume()``
 - :class:`VolumeAction`: ``volume(db)``
+
+A subclass for a RELAY component sets ``component`` to its row of the vocabulary table
+(``voxrelay.protocol.components``): the event, terminal states and method prefix come from it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
+from voxrelay.protocol.components import Component
 from voxrelay.relay import callbacks
 from voxrelay.relay.event import RelayEvent, event_class
 
-if TYPE_CHECKING:
-    from voxrelay.relay.call import Call
-
 JsonDict = dict[str, Any]
 OnCompleted = Callable[[RelayEvent], Any]
+
+
+class ComponentHost(Protocol):
+    """What an action needs from its call (a :class:`~voxrelay.relay.call.Call`)."""
+
+    @property
+    def call_id(self) -> str: ...
+
+    async def _execute(self, method: str, extra: JsonDict | None = None) -> JsonDict: ...
 
 
 class Action:
@@ -37,7 +47,7 @@ class Action:
 
     def __init__(
         self,
-        call: Call,
+        call: ComponentHost,
         control_id: str,
         terminal_event: str,
         terminal_states: Collection[str],
@@ -110,6 +120,9 @@ class Action:
         return f"<{type(self).__name__} {self.control_id} {state}>"
 
 
+ActionT = TypeVar("ActionT", bound=Action)
+
+
 class StoppableAction(Action):
     """An action that can be stopped: sends ``calling.<prefix>.stop``.
 
@@ -119,21 +132,31 @@ class StoppableAction(Action):
     """
 
     prefix: ClassVar[str] = ""
+    component: ClassVar[Component | None] = None
 
     def __init__(
         self,
-        call: Call,
+        call: ComponentHost,
         control_id: str,
-        terminal_event: str,
-        terminal_states: Collection[str],
+        terminal_event: str | None = None,
+        terminal_states: Collection[str] | None = None,
         *,
         on_completed: OnCompleted | None = None,
         prefix: str | None = None,
     ) -> None:
+        """``terminal_event``, ``terminal_states`` and ``prefix`` default to the class's
+        ``component`` (its event, terminal states and name); ValueError without either."""
+        row = type(self).component
+        if row is not None:
+            terminal_event = terminal_event or row.event
+            terminal_states = row.terminal if terminal_states is None else terminal_states
+        if terminal_event is None or terminal_states is None:
+            raise ValueError(f"{type(self).__name__} needs its terminal event and states")
         super().__init__(
             call, control_id, terminal_event, terminal_states, on_completed=on_completed
         )
-        self._prefix = prefix if prefix is not None else type(self).prefix
+        default = type(self).prefix or (row.name if row is not None else "")
+        self._prefix = prefix if prefix is not None else default
         if not self._prefix:
             raise ValueError(f"{type(self).__name__} needs a method prefix")
 

@@ -1,7 +1,8 @@
 """The media actions returned by :class:`~voxrelay.relay.call.Call` (reference §2.2-§2.5, §2.13).
 
-Each class fixes its event type, terminal rule and control prefix on top of the generic
-layering in :mod:`voxrelay.relay.action`:
+Each class names its row of the vocabulary table (``voxrelay.protocol.components``): its
+event, terminal states and control prefix come from there; the control methods come from
+the generic layering in :mod:`voxrelay.relay.action`:
 
 =========================  ===============  ========================  ==========================
 class                      controls         completes on              ``calling.<prefix>.*``
@@ -10,10 +11,9 @@ PlayAction                 stop/pause/      ``calling.call.play``     ``play``
                            resume/volume    state finished|error
 RecordAction               stop/pause/      ``calling.call.record``   ``record``
                            resume           state finished|no_input
-CollectAction              stop/pause/      ``calling.call.collect``  ``play_and_collect``
-                           resume/volume,   with a final result, or
-                           input timers     state finished|error|
-                                            no_input|no_match
+CollectAction              stop/volume,     ``calling.call.collect``  ``play_and_collect``
+                           input timers     with a final result, or
+                                            state finished|error
 StandaloneCollectAction    stop, input      same as CollectAction     ``collect``
                            timers
 DetectAction               stop             ``calling.call.detect``   ``detect``
@@ -27,39 +27,21 @@ DetectAction               stop             ``calling.call.detect``   ``detect``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from voxrelay.relay.action import (
-    JsonDict,
-    OnCompleted,
-    PausableAction,
-    StoppableAction,
-    VolumeAction,
-)
+from voxrelay.protocol.components import COLLECT, DETECT, PLAY, PLAY_AND_COLLECT, RECORD
+from voxrelay.relay.action import JsonDict, PausableAction, StoppableAction, VolumeAction
 from voxrelay.relay.event import RelayEvent
-
-if TYPE_CHECKING:
-    from voxrelay.relay.call import Call
-
-PLAY_EVENT = "calling.call.play"
-RECORD_EVENT = "calling.call.record"
-COLLECT_EVENT = "calling.call.collect"
-DETECT_EVENT = "calling.call.detect"
-
-COLLECT_TERMINAL_STATES = frozenset({"finished", "error", "no_input", "no_match"})
 
 
 class PlayAction(VolumeAction):
-    """A playback (``calling.play``); completes on state ``finished`` or ``error``."""
+    """A playback (``calling.play``); completes on state ``finished`` or ``error``.
 
-    prefix = "play"
+    Controls: ``calling.play.pause``, ``calling.play.resume``, ``calling.play.volume``,
+    ``calling.play.stop``.
+    """
 
-    def __init__(
-        self, call: Call, control_id: str, *, on_completed: OnCompleted | None = None
-    ) -> None:
-        super().__init__(
-            call, control_id, PLAY_EVENT, ("finished", "error"), on_completed=on_completed
-        )
+    component = PLAY
 
 
 class RecordAction(PausableAction):
@@ -69,17 +51,12 @@ class RecordAction(PausableAction):
     result, and is then taken from the terminal event; ``duration`` (seconds) and ``size``
     (bytes) come from the terminal event (None until then). ``pause(behavior)`` sends
     ``behavior`` (``"skip"`` or ``"silence"``) only when given.
+
+    Controls: ``calling.record.pause``, ``calling.record.resume``, ``calling.record.stop``.
     """
 
-    prefix = "record"
-
-    def __init__(
-        self, call: Call, control_id: str, *, on_completed: OnCompleted | None = None
-    ) -> None:
-        super().__init__(
-            call, control_id, RECORD_EVENT, ("finished", "no_input"), on_completed=on_completed
-        )
-        self._started_url = ""
+    component = RECORD
+    _started_url = ""
 
     def _accepted(self, result: JsonDict) -> None:
         url = result.get("url")
@@ -108,53 +85,36 @@ class RecordAction(PausableAction):
 
 
 def _is_collect_outcome(event: RelayEvent) -> bool:
-    """Whether a ``calling.call.collect`` event ends a collect.
-
-    Terminal states end it; any other explicit state (``collecting`` in continuous mode) does
-    not. Without a state, a ``result`` does, except a partial one (``final`` false) and the
-    ``start_of_input`` notice. The official SDK resolves on the first result of any kind
-    (reference §7 quirk 15); voxrelay waits for the real outcome.
+    """Whether a ``calling.call.collect`` event ends a collect: its phase (see
+    ``components.collect_phase``) is terminal in the table, so neither a partial result
+    (``final`` false), ``start_of_input`` nor ``collecting`` in continuous mode ends it. The
+    official SDK resolves on the first result of any kind (reference §7 quirk 15); voxrelay
+    waits for the real outcome.
     """
-    if event.event_type != COLLECT_EVENT:
-        return False
-    params = event.params
-    state = params.get("state")
-    if state:
-        return state in COLLECT_TERMINAL_STATES
-    result = params.get("result")
-    if not isinstance(result, dict) or not result:
-        return False
-    if params.get("final") is False:
-        return False
-    return result.get("type") != "start_of_input"
+    return event.event_type == COLLECT.event and COLLECT.state_of(event.params) in COLLECT.terminal
 
 
 class _InputTimers(StoppableAction):
     async def start_input_timers(self) -> JsonDict:
         """Start the initial/end-of-input timers of a collect started with
         ``start_input_timers=False`` (``calling.collect.start_input_timers``)."""
-        return await self.call._execute(
-            "collect.start_input_timers", {"control_id": self.control_id}
-        )
+        method = COLLECT.control("start_input_timers").method
+        return await self.call._execute(method, {"control_id": self.control_id})
 
 
 class CollectAction(VolumeAction, _InputTimers):
     """A prompt plus input collection (``calling.play_and_collect``).
 
     Completes on the first ``calling.call.collect`` outcome (see ``_is_collect_outcome``),
-    never on the prompt's ``calling.call.play`` events. ``stop``/``volume`` act on
-    ``calling.play_and_collect.*``; ``pause``/``resume`` are kept for compatibility but no
-    RELAY server schema defines ``calling.play_and_collect.pause/resume``.
+    never on the prompt's ``calling.call.play`` events. ``pause``/``resume`` are kept for
+    compatibility with the official SDK, but no RELAY server schema defines
+    ``calling.play_and_collect.pause/resume``.
+
+    Controls: ``calling.play_and_collect.stop``, ``calling.play_and_collect.volume``,
+    ``calling.collect.start_input_timers``.
     """
 
-    prefix = "play_and_collect"
-
-    def __init__(
-        self, call: Call, control_id: str, *, on_completed: OnCompleted | None = None
-    ) -> None:
-        super().__init__(
-            call, control_id, COLLECT_EVENT, COLLECT_TERMINAL_STATES, on_completed=on_completed
-        )
+    component = PLAY_AND_COLLECT
 
     def _is_terminal(self, event: RelayEvent) -> bool:
         return _is_collect_outcome(event)
@@ -162,16 +122,12 @@ class CollectAction(VolumeAction, _InputTimers):
 
 class StandaloneCollectAction(_InputTimers):
     """Input collection without a prompt (``calling.collect``); same completion rule as
-    :class:`CollectAction`; ``stop`` sends ``calling.collect.stop``."""
+    :class:`CollectAction`.
 
-    prefix = "collect"
+    Controls: ``calling.collect.stop``, ``calling.collect.start_input_timers``.
+    """
 
-    def __init__(
-        self, call: Call, control_id: str, *, on_completed: OnCompleted | None = None
-    ) -> None:
-        super().__init__(
-            call, control_id, COLLECT_EVENT, COLLECT_TERMINAL_STATES, on_completed=on_completed
-        )
+    component = COLLECT
 
     def _is_terminal(self, event: RelayEvent) -> bool:
         return _is_collect_outcome(event)
@@ -180,19 +136,15 @@ class StandaloneCollectAction(_InputTimers):
 class DetectAction(StoppableAction):
     """A detector (``calling.detect``): completes on the first event with a non-empty
     ``detect`` object (e.g. ``{"type": "machine", "params": {"event": "HUMAN"}}``) or a
-    state ``finished``/``error``."""
+    state ``finished``/``error``.
 
-    prefix = "detect"
+    Controls: ``calling.detect.stop``.
+    """
 
-    def __init__(
-        self, call: Call, control_id: str, *, on_completed: OnCompleted | None = None
-    ) -> None:
-        super().__init__(
-            call, control_id, DETECT_EVENT, ("finished", "error"), on_completed=on_completed
-        )
+    component = DETECT
 
     def _is_terminal(self, event: RelayEvent) -> bool:
-        if event.event_type != DETECT_EVENT:
+        if event.event_type != DETECT.event:
             return False
         detect = event.params.get("detect")
         return bool(detect) or event.params.get("state") in self.terminal_states

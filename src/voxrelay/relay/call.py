@@ -12,11 +12,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from voxrelay.protocol import CallState, ResultCode, is_success
 from voxrelay.relay import callbacks
-from voxrelay.relay.action import Action
+from voxrelay.relay.action import Action, ActionT
 from voxrelay.relay.call_media import MediaMethods
 from voxrelay.relay.errors import RelayError
 from voxrelay.relay.event import CallStateEvent, RelayEvent
@@ -26,7 +26,6 @@ log = logging.getLogger("voxrelay.relay")
 JsonDict = dict[str, Any]
 Handler = Callable[[RelayEvent], Any]
 Predicate = Callable[[RelayEvent], bool]
-ActionT = TypeVar("ActionT", bound=Action)
 
 CALL_STATE = "calling.call.state"
 _GONE = frozenset({ResultCode.NOT_FOUND.value, ResultCode.GONE.value})

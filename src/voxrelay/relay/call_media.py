@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from voxrelay.relay.action import ActionT
 from voxrelay.relay.actions import (
     CollectAction,
     DetectAction,
@@ -28,9 +29,6 @@ from voxrelay.relay.actions import (
 from voxrelay.relay.event import RelayEvent
 from voxrelay.relay.media import audio, fold_media, present, ringtone, silence, tts
 
-if TYPE_CHECKING:
-    from voxrelay.relay.call import ActionT, Call
-
 JsonDict = dict[str, Any]
 OnCompleted = Callable[[RelayEvent], Any]
 
@@ -40,18 +38,16 @@ def _control_id(control_id: str | None) -> str:
 
 
 class MediaMethods:
-    """Mixed into Call; relies on its ``_execute`` and ``_start_action``."""
+    """Mixed into Call; relies on its ``call_id``, ``_execute`` and ``_start_action``."""
 
     if TYPE_CHECKING:
+        call_id: str
 
         async def _execute(self, method: str, extra: JsonDict | None = None) -> JsonDict: ...
 
         async def _start_action(
             self, action: ActionT, method: str, params: JsonDict
         ) -> ActionT: ...
-
-    def _as_call(self) -> Call:
-        return cast("Call", self)
 
     # -- play ----------------------------------------------------------------------------
 
@@ -73,7 +69,7 @@ class MediaMethods:
         ``speak`` or ``both``, ``loop`` times to play (0 = until stopped). Returns a
         :class:`PlayAction` that completes on ``finished`` or ``error``.
         """
-        action = PlayAction(self._as_call(), _control_id(control_id), on_completed=on_completed)
+        action = PlayAction(self, _control_id(control_id), on_completed=on_completed)
         params = {
             "play": fold_media(media),
             **present(volume=volume, direction=direction, loop=loop),
@@ -135,7 +131,7 @@ class MediaMethods:
         None sends ``{}``, the server defaults. Returns a :class:`RecordAction` completing on
         ``finished`` or ``no_input`` with ``url``, ``duration`` and ``size``.
         """
-        action = RecordAction(self._as_call(), _control_id(control_id), on_completed=on_completed)
+        action = RecordAction(self, _control_id(control_id), on_completed=on_completed)
         params = {"record": {"audio": dict(audio) if audio else {}}, **kwargs}
         return await self._start_action(action, "record", params)
 
@@ -158,7 +154,7 @@ class MediaMethods:
         collect outcome (``result.type`` digit, speech, no_input, no_match or error), not
         when the prompt ends.
         """
-        action = CollectAction(self._as_call(), _control_id(control_id), on_completed=on_completed)
+        action = CollectAction(self, _control_id(control_id), on_completed=on_completed)
         params = {
             "play": fold_media(media),
             "collect": collect,
@@ -210,9 +206,7 @@ class MediaMethods:
         ``start_input_timers=False`` the timers wait for
         :meth:`StandaloneCollectAction.start_input_timers`.
         """
-        action = StandaloneCollectAction(
-            self._as_call(), _control_id(control_id), on_completed=on_completed
-        )
+        action = StandaloneCollectAction(self, _control_id(control_id), on_completed=on_completed)
         params = {
             **present(
                 digits=digits,
@@ -241,7 +235,7 @@ class MediaMethods:
         """Run a detector (``calling.detect``): ``detect`` is ``{"type": "machine"|"fax"|
         "digit", "params": {...}}`` (``params`` sent as ``{}`` when missing); ``timeout`` in
         seconds. The :class:`DetectAction` completes on the first detection."""
-        action = DetectAction(self._as_call(), _control_id(control_id), on_completed=on_completed)
+        action = DetectAction(self, _control_id(control_id), on_completed=on_completed)
         body = dict(detect)
         body.setdefault("params", {})
         params = {"detect": body, **present(timeout=timeout), **kwargs}

@@ -7,18 +7,144 @@ to the wire where Python needs it (``from_`` -> ``from``). Flat media items in `
 folded into the nested wire form.
 
 The methods are written once: ``Calling`` (sync) returns the response dict, ``AsyncCalling``
-returns an awaitable of it.
+returns an awaitable of it. The control commands of running components (``play_pause``,
+``record_stop``, ``collect_start_input_timers``...) are generated from the RELAY vocabulary
+(``voxrelay.protocol.components``): each is a typed descriptor named
+``<component>_<verb>`` that sends ``calling.<component>.<verb>`` with the ``control_id``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, overload
 
+from voxrelay.protocol.components import CONTROLS
 from voxrelay.relay.media import fold_media, present
 
 JsonDict = dict[str, Any]
 R = TypeVar("R", JsonDict, Awaitable[JsonDict])
+R_co = TypeVar("R_co", covariant=True)
+Options = Mapping[str, Any] | None
+
+
+class ControlCall(Protocol[R_co]):
+    """``(call_id, *, control_id, extras=None, request_options=None)``."""
+
+    def __call__(
+        self,
+        call_id: str,
+        *,
+        control_id: str,
+        extras: Options = None,
+        request_options: Options = None,
+    ) -> R_co: ...
+
+
+class VolumeCall(Protocol[R_co]):
+    """``(call_id, *, control_id, volume, extras=None, request_options=None)``; dB -40..+40."""
+
+    def __call__(
+        self,
+        call_id: str,
+        *,
+        control_id: str,
+        volume: float,
+        extras: Options = None,
+        request_options: Options = None,
+    ) -> R_co: ...
+
+
+class PauseCall(Protocol[R_co]):
+    """``(call_id, *, control_id, behavior=None, extras=None, request_options=None)``;
+    ``behavior`` ``skip`` or ``silence`` (a recording's paused audio)."""
+
+    def __call__(
+        self,
+        call_id: str,
+        *,
+        control_id: str,
+        behavior: str | None = None,
+        extras: Options = None,
+        request_options: Options = None,
+    ) -> R_co: ...
+
+
+class _ControlCommand:
+    """A REST control command of the vocabulary table, bound to its commands on access.
+
+    Named ``<component>_<verb>`` in the class body; sends ``calling.<component>.<verb>``
+    with ``control_id`` and the control's params (those left at None are not sent).
+    """
+
+    takes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, method: str) -> None:
+        self.component, self.control = CONTROLS[method]
+        if not self.component.rest or self.control.params + self.control.optional != self.takes:
+            raise TypeError(f"{method} is not a REST control taking {self.takes}")
+        self.name = f"{self.component.name}_{self.control.verb}"
+        self.__doc__ = f"``{method}`` (reference {self.component.reference}, §6.2): " + (
+            self.control.summary
+        )
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if name != self.name:
+            raise TypeError(f"{self.control.method} must be named {self.name}, not {name}")
+
+    def _bind(self, commands: CallingCommands[Any]) -> Callable[..., Any]:
+        method = self.control.method
+
+        def send(
+            call_id: str,
+            *,
+            control_id: str,
+            extras: Options = None,
+            request_options: Options = None,
+            **values: Any,
+        ) -> Any:
+            params = {"control_id": control_id} | present(**values)
+            return commands._call(method, call_id, params, extras, request_options)
+
+        send.__name__ = send.__qualname__ = self.name
+        send.__doc__ = self.__doc__
+        return send
+
+
+class control(_ControlCommand):
+    """A control taking nothing but the control_id (``play_stop``, ``detect_stop``...)."""
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, obj: CallingCommands[R], owner: type | None = None) -> ControlCall[R]: ...
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else self._bind(obj)
+
+
+class volume_control(_ControlCommand):
+    """A control taking ``volume`` in dB (``play_volume``)."""
+
+    takes = ("volume",)
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, obj: CallingCommands[R], owner: type | None = None) -> VolumeCall[R]: ...
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else self._bind(obj)
+
+
+class pause_control(_ControlCommand):
+    """A pause taking an optional ``behavior`` (``record_pause``)."""
+
+    takes = ("behavior",)
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, obj: CallingCommands[R], owner: type | None = None) -> PauseCall[R]: ...
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else self._bind(obj)
 
 
 class CallingCommands(Generic[R]):
@@ -146,20 +272,6 @@ class CallingCommands(Generic[R]):
     ) -> R:
         return self._call("calling.user_event", call_id, {"event": event}, extras, request_options)
 
-    # -- components: a control_id and nothing else ------------------------------------------
-
-    def _control(
-        self,
-        command: str,
-        call_id: str,
-        control_id: str,
-        extras: Mapping[str, Any] | None,
-        request_options: Mapping[str, Any] | None,
-        **more: Any,
-    ) -> R:
-        params = {"control_id": control_id} | present(**more)
-        return self._call(command, call_id, params, extras, request_options)
-
     # -- play ----------------------------------------------------------------------------------
 
     def play(
@@ -192,48 +304,10 @@ class CallingCommands(Generic[R]):
         )
         return self._call("calling.play", call_id, params, extras, request_options)
 
-    def play_pause(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.play.pause", call_id, control_id, extras, request_options)
-
-    def play_resume(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.play.resume", call_id, control_id, extras, request_options)
-
-    def play_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.play.stop", call_id, control_id, extras, request_options)
-
-    def play_volume(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        volume: float,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control(
-            "calling.play.volume", call_id, control_id, extras, request_options, volume=volume
-        )
+    play_pause = control("calling.play.pause")
+    play_resume = control("calling.play.resume")
+    play_volume = volume_control("calling.play.volume")
+    play_stop = control("calling.play.stop")
 
     # -- record --------------------------------------------------------------------------------
 
@@ -254,38 +328,9 @@ class CallingCommands(Generic[R]):
         )
         return self._call("calling.record", call_id, params, extras, request_options)
 
-    def record_pause(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        behavior: str | None = None,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control(
-            "calling.record.pause", call_id, control_id, extras, request_options, behavior=behavior
-        )
-
-    def record_resume(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.record.resume", call_id, control_id, extras, request_options)
-
-    def record_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.record.stop", call_id, control_id, extras, request_options)
+    record_pause = pause_control("calling.record.pause")
+    record_resume = control("calling.record.resume")
+    record_stop = control("calling.record.stop")
 
     # -- collect -------------------------------------------------------------------------------
 
@@ -318,27 +363,8 @@ class CallingCommands(Generic[R]):
         )
         return self._call("calling.collect", call_id, params, extras, request_options)
 
-    def collect_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.collect.stop", call_id, control_id, extras, request_options)
-
-    def collect_start_input_timers(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control(
-            "calling.collect.start_input_timers", call_id, control_id, extras, request_options
-        )
+    collect_stop = control("calling.collect.stop")
+    collect_start_input_timers = control("calling.collect.start_input_timers")
 
     # -- detect, tap, stream, transcribe, denoise ---------------------------------------------
 
@@ -358,15 +384,7 @@ class CallingCommands(Generic[R]):
         )
         return self._call("calling.detect", call_id, params, extras, request_options)
 
-    def detect_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.detect.stop", call_id, control_id, extras, request_options)
+    detect_stop = control("calling.detect.stop")
 
     def tap(
         self,
@@ -384,15 +402,7 @@ class CallingCommands(Generic[R]):
         )
         return self._call("calling.tap", call_id, params, extras, request_options)
 
-    def tap_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.tap.stop", call_id, control_id, extras, request_options)
+    tap_stop = control("calling.tap.stop")
 
     def stream(
         self,
@@ -422,15 +432,7 @@ class CallingCommands(Generic[R]):
         )
         return self._call("calling.stream", call_id, params, extras, request_options)
 
-    def stream_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.stream.stop", call_id, control_id, extras, request_options)
+    stream_stop = control("calling.stream.stop")
 
     def transcribe(
         self,
@@ -444,17 +446,7 @@ class CallingCommands(Generic[R]):
         params = present(control_id=control_id, status_url=status_url)
         return self._call("calling.transcribe", call_id, params, extras, request_options)
 
-    def transcribe_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control(
-            "calling.transcribe.stop", call_id, control_id, extras, request_options
-        )
+    transcribe_stop = control("calling.transcribe.stop")
 
     def denoise(
         self,
@@ -554,26 +546,7 @@ class CallingCommands(Generic[R]):
         params = {"action": action} | present(status_url=status_url)
         return self._call("calling.live_translate", call_id, params, extras, request_options)
 
-    # -- fax -----------------------------------------------------------------------------------
+    # -- fax (REST stops a fax, it cannot start one) ----------------------------------------
 
-    def send_fax_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control("calling.send_fax.stop", call_id, control_id, extras, request_options)
-
-    def receive_fax_stop(
-        self,
-        call_id: str,
-        *,
-        control_id: str,
-        extras: Mapping[str, Any] | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._control(
-            "calling.receive_fax.stop", call_id, control_id, extras, request_options
-        )
+    send_fax_stop = control("calling.send_fax.stop")
+    receive_fax_stop = control("calling.receive_fax.stop")

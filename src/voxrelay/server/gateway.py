@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from voxrelay.protocol import blade
+from voxrelay.protocol import blade, components
 from voxrelay.protocol.codes import ErrorCode, ResultCode
 from voxrelay.protocol.events import AUTHORIZATION_STATE
 from voxrelay.protocol.jsonrpc import (
@@ -388,7 +388,13 @@ class BladeConnectParams(Open):
     authentication: Authentication
 
 
-def _blade_event(session: Session, event_type: str, payload: dict[str, Any], ts: float) -> Request:
+def _blade_event(
+    session: Session, event_type: str, payload: dict[str, Any], ts: float
+) -> Request | None:
+    """The ``blade.broadcast`` framing of the 2.x dialect, None for an event the 2.x SDK
+    would misread as a component's end (a paused play: ``components.blade_hides``)."""
+    if components.blade_hides(event_type, payload):
+        return None
     return blade.broadcast(
         event_type,
         payload,

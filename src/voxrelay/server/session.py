@@ -26,8 +26,9 @@ from voxrelay.protocol.jsonrpc import Request, encode
 log = logging.getLogger(__name__)
 
 Sender = Callable[[str], None]
-EventFramer = Callable[["Session", str, dict[str, Any], float], Request]
-"""Frames one event for a session's dialect: ``(session, event_type, payload, timestamp)``."""
+EventFramer = Callable[["Session", str, dict[str, Any], float], Request | None]
+"""Frames one event for a session's dialect: ``(session, event_type, payload, timestamp)``;
+None when the dialect must not see that event (see ``voxrelay.protocol.components``)."""
 
 
 def signalwire_event(
@@ -133,8 +134,11 @@ class Session:
     # -- events -----------------------------------------------------------------------
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:
-        """Queue one event (``signalwire.event``, or its dialect's form). Returns its id."""
+        """Queue one event (``signalwire.event``, or its dialect's form). Returns its id, or
+        ``""`` when the session's dialect does not receive that event."""
         request = self.frame_event(self, event_type, payload, time.time())
+        if request is None:
+            return ""
         frame = encode(request)
         event_id = str(request.id)
         if self.event_acks or self._send is None:

@@ -11,52 +11,12 @@ Env: RELAY_HOST, RELAY_PROJECT, RELAY_TOKEN, RELAY_CONTEXT, RELAY_TIMEOUT.
 # mypy: disable-error-code="no-untyped-def"
 
 import asyncio
-import json
-import os
-import sys
-import threading
-import time
 
 from signalwire.relay.consumer import Consumer
-
-T0 = time.monotonic()
-
-
-def emit(event, **fields):
-    line = {"event": event, "t": round(time.monotonic() - T0, 3), **fields}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
+from v2_common import FirstCallFlow, emit, run
 
 
-class FlowConsumer(Consumer):
-    def setup(self):
-        self.project = os.environ["RELAY_PROJECT"]
-        self.token = os.environ["RELAY_TOKEN"]
-        self.host = os.environ["RELAY_HOST"]
-        self.contexts = [os.environ.get("RELAY_CONTEXT", "default")]
-        self.handled = []
-
-    async def ready(self):
-        emit("ready", context=self.contexts[0])
-
-    async def on_incoming_call(self, call):
-        info = {
-            "call_id": call.id,
-            "from": call.from_number,
-            "to": call.to_number,
-            "context": call.context,
-        }
-        if self.handled:
-            emit("extra_call", **info)
-            return
-        self.handled.append(call.id)
-        emit("received", **info)
-        try:
-            await self.flow(call)
-        except Exception as exc:
-            emit("error", message=repr(exc))
-        os._exit(0)
-
+class FlowConsumer(FirstCallFlow, Consumer):
     async def flow(self, call):
         answer = await call.answer()
         emit("answered", successful=answer.successful, state=call.state)
@@ -127,18 +87,5 @@ class FlowConsumer(Consumer):
         emit("done")
 
 
-def main():
-    timeout = float(os.environ.get("RELAY_TIMEOUT", "40"))
-
-    def hard_stop():
-        emit("error", message=f"flow did not complete within {timeout} s")
-        os._exit(2)
-
-    timer = threading.Timer(timeout, hard_stop)
-    timer.daemon = True
-    timer.start()
-    FlowConsumer().run()
-
-
 if __name__ == "__main__":
-    main()
+    run(FlowConsumer)

@@ -6,7 +6,9 @@ continuous). ``play_and_collect`` plays its prompt under the same control_id
 (``calling.call.play`` events) while listening: the first input stops the prompt (barge-in),
 and the input timers start when the prompt ends. For ``calling.collect`` the initial timer
 starts at once unless ``start_input_timers`` is false, which waits for
-``calling.collect.start_input_timers``.
+``calling.collect.start_input_timers``. A stop (or the call's end) before any outcome reports
+``state: finished`` with result ``no_input``: every collect event carries a ``result``, since
+the 2.x SDK reads one from each (without it, its connection dies on a KeyError).
 """
 
 from __future__ import annotations
@@ -19,25 +21,27 @@ from voxrelay.media.collector import (
     CollectResult,
     DigitsSpec,
     LoopSubmit,
+    ResultType,
     SpeechSpec,
 )
-from voxrelay.media.player import Player, PlayState
+from voxrelay.media.player import Player
 from voxrelay.protocol.codes import ResultCode
+from voxrelay.protocol.components import COLLECT
 from voxrelay.protocol.models import (
     CollectParams,
     CollectSpec,
     ControlRef,
     PlayAndCollectParams,
-    VolumeParams,
 )
 from voxrelay.server.calls import Call
-from voxrelay.server.commands.components import call_media, component, new_control_id
+from voxrelay.server.commands.components import call_media, new_control_id
+from voxrelay.server.commands.controls import serve_controls
 from voxrelay.server.commands.lifecycle import find_call
-from voxrelay.server.commands.play import emit_play, load_and_start, new_player
+from voxrelay.server.commands.play import announce, load_and_start, new_player
 from voxrelay.server.dispatch import CommandError, JsonDict, RequestContext, method, ok
 from voxrelay.server.media import CallMedia
 
-EVENT = "calling.call.collect"
+EVENT = COLLECT.event
 
 
 class CollectJob:
@@ -82,13 +86,24 @@ class CollectJob:
         self.media.leg.add_digit_listener(self.collector)
 
     def stop(self) -> None:
-        """End collection (``state: finished`` reported once) and any prompt still playing."""
+        """End collection (``state: finished``, result ``no_input``, reported once) and any
+        prompt still playing."""
         if self.prompt is not None:
             self.prompt.stop()
         if self.collector.active:
             state = self.collector.stop()
-            self._emit({"state": state.value, "final": True})
+            no_input = {"type": ResultType.NO_INPUT.value}
+            self._emit({"state": state.value, "final": True, "result": no_input})
         self._detach()
+
+    def start_input_timers(self) -> None:
+        """Start the initial timer of a collect begun with ``start_input_timers`` false."""
+        self.collector.start_timers()
+
+    def set_volume(self, db: float) -> None:
+        """The prompt's volume in dB (-40..+40); nothing once the prompt is over."""
+        if self.prompt is not None:
+            self.prompt.set_volume(db)
 
     def _barge_in(self) -> None:
         if self.prompt is not None and self.prompt.active:
@@ -106,10 +121,10 @@ class CollectJob:
             payload["final"] = result.final
         if self.continuous:
             payload["state"] = result.state.value
+        if not self.collector.active and self.prompt is not None:
+            self.prompt.stop()  # its calling.call.play finished goes before the outcome
         self._emit(payload)
         if not self.collector.active:
-            if self.prompt is not None:
-                self.prompt.stop()
             self._detach()
 
     def _emit(self, extra: dict[str, Any]) -> None:
@@ -161,7 +176,7 @@ async def play_and_collect(ctx: RequestContext, params: PlayAndCollectParams) ->
         on_end=job.prompt_ended,
         event_id=params.control_id,
     )
-    asyncio.get_running_loop().call_soon(emit_play, call, params.control_id, PlayState.PLAYING)
+    announce(call, job.prompt, params.control_id)
     ctx.node.spawn(
         load_and_start(ctx.node, call, media, job.prompt, params.play),
         f"prompt {params.control_id}",
@@ -169,22 +184,12 @@ async def play_and_collect(ctx: RequestContext, params: PlayAndCollectParams) ->
     return ok("Collecting", call_id=call.call_id, control_id=params.control_id)
 
 
-@method("calling.play_and_collect.stop", ControlRef)
-@method("calling.collect.stop", ControlRef)
-async def stop(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, CollectJob).stop()
-    return ok("Stopped", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.play_and_collect.volume", VolumeParams)
-async def volume(ctx: RequestContext, params: VolumeParams) -> JsonDict:
-    job = component(ctx, params, CollectJob)
-    if job.prompt is not None:
-        job.prompt.set_volume(params.volume)
-    return ok("Volume set", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.collect.start_input_timers", ControlRef)
-async def start_input_timers(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, CollectJob).collector.start_timers()
-    return ok("Timers started", call_id=params.call_id, control_id=params.control_id)
+serve_controls(
+    CollectJob,
+    {
+        "calling.collect.stop": CollectJob.stop,
+        "calling.collect.start_input_timers": CollectJob.start_input_timers,
+        "calling.play_and_collect.stop": CollectJob.stop,
+        "calling.play_and_collect.volume": CollectJob.set_volume,
+    },
+)

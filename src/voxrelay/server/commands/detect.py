@@ -9,14 +9,16 @@ Answering-machine and fax detection are not available yet: they answer code 400.
 from __future__ import annotations
 
 from voxrelay.protocol.codes import ResultCode
-from voxrelay.protocol.models import ControlRef, DetectParams
+from voxrelay.protocol.components import DETECT
+from voxrelay.protocol.models import DetectParams
 from voxrelay.server.calls import Call
-from voxrelay.server.commands.components import call_media, component, new_control_id
+from voxrelay.server.commands.components import call_media, new_control_id
+from voxrelay.server.commands.controls import serve_controls
 from voxrelay.server.commands.lifecycle import find_call
 from voxrelay.server.dispatch import CommandError, JsonDict, RequestContext, method, ok
 from voxrelay.server.media import CallMedia
 
-EVENT = "calling.call.detect"
+EVENT = DETECT.event
 ALL_KEYS = "0123456789#*"
 
 
@@ -78,7 +80,4 @@ async def detect(ctx: RequestContext, params: DetectParams) -> JsonDict:
     return ok("Detecting", call_id=params.call_id, control_id=params.control_id)
 
 
-@method("calling.detect.stop", ControlRef)
-async def stop(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, DigitDetector).stop()
-    return ok("Stopped", call_id=params.call_id, control_id=params.control_id)
+serve_controls(DigitDetector, {"calling.detect.stop": DigitDetector.stop})

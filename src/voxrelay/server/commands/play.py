@@ -12,17 +12,19 @@ import logging
 from collections.abc import Callable
 
 from voxrelay.media.player import Player, PlayState
-from voxrelay.protocol.models import ControlRef, MediaItem, PlayParams, VolumeParams
+from voxrelay.protocol.components import PLAY
+from voxrelay.protocol.models import MediaItem, PlayParams
 from voxrelay.server.audio import AudioError
 from voxrelay.server.calls import Call
-from voxrelay.server.commands.components import call_media, component, new_control_id
+from voxrelay.server.commands.components import call_media, new_control_id
+from voxrelay.server.commands.controls import serve_controls
 from voxrelay.server.commands.lifecycle import find_call
 from voxrelay.server.dispatch import JsonDict, RequestContext, method, ok
 from voxrelay.server.media import CallMedia
 from voxrelay.server.node import Node
 
 log = logging.getLogger(__name__)
-PLAY_EVENT = "calling.call.play"
+PLAY_EVENT = PLAY.event
 
 
 def emit_play(call: Call, control_id: str, state: str) -> None:
@@ -67,6 +69,17 @@ def new_player(
     return player
 
 
+def announce(call: Call, player: Player, event_id: str) -> None:
+    """Report ``playing`` once the command's result is out (next loop turn), unless the
+    player has ended meanwhile: a component's last event is always its terminal one."""
+
+    def playing() -> None:
+        if player.active:
+            emit_play(call, event_id, PlayState.PLAYING)
+
+    asyncio.get_running_loop().call_soon(playing)
+
+
 async def load_and_start(
     node: Node, call: Call, media: CallMedia, player: Player, items: list[MediaItem]
 ) -> bool:
@@ -89,32 +102,19 @@ async def play(ctx: RequestContext, params: PlayParams) -> JsonDict:
     new_control_id(media, params.control_id)
     call = find_call(ctx, params)
     player = new_player(call, media, params.control_id, params.volume, params.loop)
-    asyncio.get_running_loop().call_soon(emit_play, call, params.control_id, PlayState.PLAYING)
+    announce(call, player, params.control_id)
     ctx.node.spawn(
         load_and_start(ctx.node, call, media, player, params.play), f"play {params.control_id}"
     )
     return ok("Playing", call_id=call.call_id, control_id=params.control_id)
 
 
-@method("calling.play.pause", ControlRef)
-async def pause(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, Player).pause()
-    return ok("Paused", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.play.resume", ControlRef)
-async def resume(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, Player).resume()
-    return ok("Resumed", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.play.volume", VolumeParams)
-async def volume(ctx: RequestContext, params: VolumeParams) -> JsonDict:
-    component(ctx, params, Player).set_volume(params.volume)
-    return ok("Volume set", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.play.stop", ControlRef)
-async def stop(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, Player).stop()
-    return ok("Stopped", call_id=params.call_id, control_id=params.control_id)
+serve_controls(
+    Player,
+    {
+        "calling.play.pause": Player.pause,
+        "calling.play.resume": Player.resume,
+        "calling.play.volume": Player.set_volume,
+        "calling.play.stop": Player.stop,
+    },
+)

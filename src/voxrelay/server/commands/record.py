@@ -15,16 +15,18 @@ from typing import Any
 from voxrelay.media.player import Player
 from voxrelay.media.recorder import Recorder, RecordError
 from voxrelay.protocol.codes import ResultCode
-from voxrelay.protocol.models import ControlRef, RecordParams, RecordPauseParams
+from voxrelay.protocol.components import RECORD
+from voxrelay.protocol.models import RecordParams
 from voxrelay.server.calls import Call
-from voxrelay.server.commands.components import call_media, component, new_control_id
+from voxrelay.server.commands.components import call_media, new_control_id
+from voxrelay.server.commands.controls import serve_controls
 from voxrelay.server.commands.lifecycle import find_call
 from voxrelay.server.dispatch import CommandError, JsonDict, RequestContext, method, ok
 from voxrelay.server.media import CallMedia
 from voxrelay.server.node import Node
 from voxrelay.server.recordings import url_for
 
-EVENT = "calling.call.record"
+EVENT = RECORD.event
 
 
 def sensitivity_to_dbfs(sensitivity: float) -> float:
@@ -121,19 +123,11 @@ async def record(ctx: RequestContext, params: RecordParams) -> JsonDict:
     return ok("Recording", call_id=call.call_id, control_id=params.control_id, url=job.url)
 
 
-@method("calling.record.pause", RecordPauseParams)
-async def pause(ctx: RequestContext, params: RecordPauseParams) -> JsonDict:
-    component(ctx, params, Recorder).pause(params.behavior)
-    return ok("Paused", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.record.resume", ControlRef)
-async def resume(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, Recorder).resume()
-    return ok("Resumed", call_id=params.call_id, control_id=params.control_id)
-
-
-@method("calling.record.stop", ControlRef)
-async def stop(ctx: RequestContext, params: ControlRef) -> JsonDict:
-    component(ctx, params, Recorder).stop()
-    return ok("Stopped", call_id=params.call_id, control_id=params.control_id)
+serve_controls(
+    Recorder,
+    {
+        "calling.record.pause": Recorder.pause,
+        "calling.record.resume": Recorder.resume,
+        "calling.record.stop": Recorder.stop,
+    },
+)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from voxrelay.media.digitsender import DigitSender, check_digits
 from voxrelay.media.dtmf import digits_to_audio
 from voxrelay.media.player import Player
+from voxrelay.protocol.components import SEND_DIGITS
 from voxrelay.protocol.models import SendDigitsParams
 from voxrelay.server.calls import Call
 from voxrelay.server.commands.components import call_media, new_control_id
 from voxrelay.server.commands.lifecycle import find_call
 from voxrelay.server.dispatch import JsonDict, RequestContext, method, ok
 
-EVENT = "calling.call.send_digits"
+EVENT = SEND_DIGITS.event
 
 
 @method("calling.send_digits", SendDigitsParams)

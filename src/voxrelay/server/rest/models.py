@@ -16,29 +16,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model,
 from pydantic.json_schema import SkipJsonSchema
 
 from voxrelay.protocol import models as relay
+from voxrelay.protocol.components import COMPONENTS
 from voxrelay.server import commands as _commands  # noqa: F401  (registers METHODS)
 from voxrelay.server.dispatch import METHODS
 
 ERROR_DOCS_URL = "https://github.com/voxrelay/voxrelay#rest-calling-api"
 
 # RELAY methods callable over REST: command -> does it start a component (control_id optional).
-RELAY_COMMANDS: dict[str, bool] = {
-    "calling.end": False,
-    "calling.play": True,
-    "calling.play.pause": False,
-    "calling.play.resume": False,
-    "calling.play.stop": False,
-    "calling.play.volume": False,
-    "calling.record": True,
-    "calling.record.pause": False,
-    "calling.record.resume": False,
-    "calling.record.stop": False,
-    "calling.collect": True,
-    "calling.collect.stop": False,
-    "calling.collect.start_input_timers": False,
-    "calling.detect": True,
-    "calling.detect.stop": False,
-}
+# The components' starts and controls come from the vocabulary table (reference §6.2).
+RELAY_COMMANDS: dict[str, bool] = {"calling.end": False}
+for _row in COMPONENTS:
+    if _row.served and _row.rest:
+        if _row.rest_start:
+            RELAY_COMMANDS[_row.start] = True
+        RELAY_COMMANDS.update(dict.fromkeys((c.method for c in _row.controls), False))
 
 # In the REST API of the reference (§6.2) but not (yet) implemented by this server.
 NOT_IMPLEMENTED = frozenset(

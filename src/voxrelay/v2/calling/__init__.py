@@ -10,26 +10,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from voxrelay.v2.calling.call import Call
-from voxrelay.v2.calling.results import DialResult
-
-if TYPE_CHECKING:
-    from voxrelay.v2.client import Client
+from voxrelay.v2.calling.call import Call, DialResult
 
 log = logging.getLogger("voxrelay.v2")
 
 JsonDict = dict[str, Any]
 CallHandler = Callable[[Call], Awaitable[Any] | Any]
 
-__all__ = ["Call", "Calling"]
+__all__ = ["Call", "Calling", "DialResult"]
+
+
+class Session(Protocol):
+    """What the calling namespace needs from its :class:`voxrelay.v2.client.Client`."""
+
+    contexts: list[str]
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def execute(self, method: str, params: JsonDict) -> Any: ...
 
 
 class Calling:
     """The calling namespace of a :class:`voxrelay.v2.client.Client`."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Session) -> None:
         self.client = client
         self.calls: dict[str, Call] = {}
         self._handlers: dict[str, CallHandler] = {}
@@ -72,6 +79,10 @@ class Calling:
         )
         return await call.dial()
 
+    async def execute(self, method: str, params: JsonDict) -> Any:
+        """Run RELAY ``method`` on the client's session; the inner result."""
+        return await self.client.execute(method, params)
+
     def spawn(self, awaitable: Awaitable[Any]) -> None:
         """Run a handler coroutine, keeping a reference and logging its failure."""
         task = asyncio.ensure_future(awaitable)
@@ -104,7 +115,7 @@ class Calling:
             if call.ended and call.id:
                 self.calls.pop(call.id, None)
         else:
-            call._on_component_event(payload)
+            call._on_component_event(event_type, payload)
 
     def _on_receive(self, payload: JsonDict) -> None:
         call = Call(self, payload=payload)

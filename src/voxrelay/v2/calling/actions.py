@@ -15,7 +15,10 @@ detect (async)  ``finished`` / ``error``     ``finished``
 send_digits     ``finished``                 always
 ==============  ===========================  ===================================
 
-Every component also ends (unsuccessfully, unless it already succeeded) when its call ends.
+The rules come from the vocabulary table (``voxrelay.protocol.components``, each row's
+``blade`` view). States a Blade session is never sent (a paused play: 2.x would end on it)
+are skipped here too, so voxrelay.v2 stays right against any server. Every component also
+ends (unsuccessfully, unless it already succeeded) when its call ends.
 An *Action* is what the ``*_async`` methods return: a view of the component with its
 ``control_id``, ``payload``, ``state``, ``completed``, ``result`` and its controls.
 """
@@ -24,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from voxrelay.protocol import components as vocabulary
 from voxrelay.relay.errors import RelayError
 from voxrelay.v2.calling.results import (
     DetectResult,
@@ -42,10 +46,34 @@ from voxrelay.v2.calling.results import (
     StopResult,
 )
 
-if TYPE_CHECKING:
-    from voxrelay.v2.calling.call import Call
-
 JsonDict = dict[str, Any]
+
+
+class Call(Protocol):
+    """What a component needs from its :class:`voxrelay.v2.calling.call.Call`."""
+
+    node_id: str | None
+    id: str | None
+    _components: dict[str, Component]
+
+    @property
+    def ended(self) -> bool: ...
+
+    async def _execute(self, method: str, params: JsonDict) -> Any: ...
+
+    def _fire(self, event: str, params: JsonDict) -> None: ...
+
+
+def ends(row: vocabulary.Component, state: str) -> bool:
+    """Whether 2.x completes ``row`` on ``state`` (reference §5.3), leaving out the states
+    a Blade session is never sent (``Component.blade_hidden``)."""
+    view = row.blade
+    return view is not None and view.ends(state) and state not in row.blade_hidden
+
+
+def succeeds(row: vocabulary.Component, state: str) -> bool:
+    """Whether 2.x calls ``row`` successful when it ends on ``state``."""
+    return row.blade is not None and state in row.blade.success
 
 
 def _dict(value: Any) -> JsonDict:
@@ -133,23 +161,26 @@ class Component:
 
 
 class PlayComponent(Component):
-    method = "calling.play"
-    event_type = "calling.call.play"
+    method = vocabulary.PLAY.start
+    event_type = vocabulary.PLAY.event
 
     def on_event(self, params: JsonDict) -> None:
-        self.state = str(params.get("state"))
+        state = str(params.get("state"))
+        if state in vocabulary.PLAY.blade_hidden:
+            return
+        self.state = state
         self.call._fire("play.stateChange", params)
-        self.call._fire(f"play.{self.state}", params)
-        if self.state != "playing":
-            self._complete(self.state == "finished", Event(self.event_type, params))
+        self.call._fire(f"play.{state}", params)
+        if ends(vocabulary.PLAY, state):
+            self._complete(succeeds(vocabulary.PLAY, state), Event(self.event_type, params))
 
     def result(self) -> PlayResult:
         return PlayResult(self.successful, self.event)
 
 
 class RecordComponent(Component):
-    method = "calling.record"
-    event_type = "calling.call.record"
+    method = vocabulary.RECORD.start
+    event_type = vocabulary.RECORD.event
 
     def __init__(self, call: Call, params: JsonDict) -> None:
         super().__init__(call, params)
@@ -164,24 +195,27 @@ class RecordComponent(Component):
             self.url = url
 
     def on_event(self, params: JsonDict) -> None:
-        self.state = str(params.get("state"))
+        state = str(params.get("state"))
+        if state in vocabulary.RECORD.blade_hidden:
+            return
+        self.state = state
         record = _dict(params.get("record"))
         for key in ("url", "duration", "size"):
             value = params.get(key, record.get(key))
             if value is not None:
                 setattr(self, key, value)
         self.call._fire("record.stateChange", params)
-        self.call._fire(f"record.{self.state}", params)
-        if self.state != "recording":
-            self._complete(self.state == "finished", Event(self.event_type, params))
+        self.call._fire(f"record.{state}", params)
+        if ends(vocabulary.RECORD, state):
+            self._complete(succeeds(vocabulary.RECORD, state), Event(self.event_type, params))
 
     def result(self) -> RecordResult:
         return RecordResult(self.successful, self.event, self.url, self.duration, self.size)
 
 
 class PromptComponent(Component):
-    method = "calling.play_and_collect"
-    event_type = "calling.call.collect"
+    method = vocabulary.PLAY_AND_COLLECT.start
+    event_type = vocabulary.PLAY_AND_COLLECT.event
 
     def __init__(self, call: Call, params: JsonDict) -> None:
         super().__init__(call, params)
@@ -191,22 +225,20 @@ class PromptComponent(Component):
         self.confidence: float | None = None
 
     def on_event(self, params: JsonDict) -> None:
-        result = params.get("result")
-        if not isinstance(result, dict):
-            return  # play events of the prompt, partial results: not an outcome
-        kind = str(result.get("type"))
-        if kind == "start_of_input":
-            return
-        values = _dict(result.get("params"))
-        self.prompt_type = kind
-        if kind == "digit":
+        row = vocabulary.PLAY_AND_COLLECT
+        phase = row.state_of(params)
+        if phase is None or not ends(row, phase):
+            return  # partial results, start of input: not an outcome
+        values = _dict(_dict(params.get("result")).get("params"))
+        self.prompt_type = phase
+        if phase == "digit":
             self.value = values.get("digits")
             self.terminator = values.get("terminator")
-        elif kind == "speech":
+        elif phase == "speech":
             self.value = values.get("text")
             self.confidence = values.get("confidence")
-        ok = kind in ("digit", "speech")
-        self.state = "successful" if ok else kind
+        ok = succeeds(row, phase)
+        self.state = "successful" if ok else phase
         self.call._fire("prompt", params)
         self._complete(ok, Event(self.event_type, params))
 
@@ -225,8 +257,8 @@ _DETECTIONS = {"MACHINE", "HUMAN", "UNKNOWN", "CED", "CNG"}
 
 
 class DetectComponent(Component):
-    method = "calling.detect"
-    event_type = "calling.call.detect"
+    method = vocabulary.DETECT.start
+    event_type = vocabulary.DETECT.event
 
     def __init__(
         self, call: Call, params: JsonDict, *, first_only: bool, wait_for_beep: bool = False
@@ -244,7 +276,7 @@ class DetectComponent(Component):
         values = _dict(detect.get("params"))
         name = str(values.get("event") or params.get("state") or "")
         event = Event(self.event_type, params)
-        if name in ("finished", "error"):
+        if ends(vocabulary.DETECT, name):
             self.state = name
             self.call._fire(f"detect.{name}", params)
             self._complete(name == "finished" and bool(self.events), event)
@@ -274,14 +306,14 @@ class DetectComponent(Component):
 
 
 class SendDigitsComponent(Component):
-    method = "calling.send_digits"
-    event_type = "calling.call.send_digits"
+    method = vocabulary.SEND_DIGITS.start
+    event_type = vocabulary.SEND_DIGITS.event
 
     def on_event(self, params: JsonDict) -> None:
         self.state = str(params.get("state"))
         self.call._fire("sendDigits.stateChange", params)
         self.call._fire(f"sendDigits.{self.state}", params)
-        if self.state == "finished":
+        if ends(vocabulary.SEND_DIGITS, self.state):
             self._complete(True, Event(self.event_type, params))
 
     def result(self) -> SendDigitsResult:
@@ -337,6 +369,9 @@ class _Stoppable(Action):
 
 
 class PlayAction(_Stoppable):
+    """Controls: ``calling.play.pause``, ``calling.play.resume``, ``calling.play.volume``,
+    ``calling.play.stop``; each returns a result whose ``successful`` says it was accepted."""
+
     async def pause(self) -> PlayPauseResult:
         return PlayPauseResult(await self._component.control("pause"))
 
@@ -348,11 +383,15 @@ class PlayAction(_Stoppable):
 
 
 class PromptAction(_Stoppable):
+    """Controls: ``calling.play_and_collect.stop``, ``calling.play_and_collect.volume``."""
+
     async def volume(self, volume: float) -> PromptVolumeResult:
         return PromptVolumeResult(await self._component.control("volume", {"volume": volume}))
 
 
 class RecordAction(_Stoppable):
+    """Controls: ``calling.record.stop``."""
+
     @property
     def url(self) -> str | None:
         component = self._component
@@ -361,7 +400,7 @@ class RecordAction(_Stoppable):
 
 
 class DetectAction(_Stoppable):
-    pass
+    """Controls: ``calling.detect.stop``."""
 
 
 class SendDigitsAction(Action):

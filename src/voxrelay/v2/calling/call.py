@@ -10,8 +10,8 @@ import asyncio
 import inspect
 import logging
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from voxrelay.v2.calling.actions import (
     Component,
@@ -30,22 +30,41 @@ from voxrelay.v2.calling.actions import (
 from voxrelay.v2.calling.results import (
     AnswerResult,
     DetectResult,
-    DialResult,
     Event,
     HangupResult,
     PlayResult,
     PromptResult,
     RecordResult,
+    Result,
     SendDigitsResult,
 )
-
-if TYPE_CHECKING:
-    from voxrelay.v2.calling import Calling
 
 log = logging.getLogger("voxrelay.v2")
 
 JsonDict = dict[str, Any]
 STATES = ("none", "created", "ringing", "answered", "ending", "ended")
+
+
+class CallOwner(Protocol):
+    """What a call needs from its ``client.calling`` (a :class:`voxrelay.v2.calling.Calling`)."""
+
+    _dialing: dict[str, Call]
+
+    async def execute(self, method: str, params: JsonDict) -> Any: ...
+
+    def spawn(self, awaitable: Awaitable[Any]) -> None: ...
+
+    def _register(self, call: Call) -> None: ...
+
+
+class DialResult(Result):
+    """``call``: the call that was dialled (answered when ``successful``)."""
+
+    def __init__(
+        self, successful: bool = False, event: Event | None = None, call: Call | None = None
+    ) -> None:
+        super().__init__(successful, event)
+        self.call = call
 
 
 def media_item(item: JsonDict) -> JsonDict:
@@ -85,7 +104,7 @@ class Call:
 
     def __init__(
         self,
-        calling: Calling,
+        calling: CallOwner,
         *,
         call_type: str = "phone",
         from_number: str | None = None,
@@ -159,8 +178,9 @@ class Call:
     # -- events --------------------------------------------------------------------------
 
     def on(self, event: str, callback: Callable[..., Any]) -> Call:
-        """Call ``callback(call, params)`` on ``event`` (``stateChange``, ``answered``,
-        ``play.finished``, ``record.stateChange``, ``prompt``, ``detect.update``...)."""
+        """Call ``callback(params)`` (sync or async; ``params`` is the event payload, as in
+        2.x) on ``event``: ``stateChange``, ``answered``, ``play.finished``,
+        ``record.stateChange``, ``prompt``, ``detect.update``..."""
         self._handlers.setdefault(event, []).append(callback)
         return self
 
@@ -174,7 +194,7 @@ class Call:
     def _fire(self, event: str, params: JsonDict) -> None:
         for callback in list(self._handlers.get(event, [])):
             try:
-                out = callback(self, params)
+                out = callback(params)
                 if inspect.isawaitable(out):
                     self.calling.spawn(out)
             except Exception:
@@ -198,9 +218,11 @@ class Call:
             for component in list(self._components.values()):
                 component.call_ended()
 
-    def _on_component_event(self, params: JsonDict) -> None:
+    def _on_component_event(self, event_type: str, params: JsonDict) -> None:
+        """Feed the component under the event's control_id its own kind of event (a
+        prompt's ``calling.call.play`` events are not its outcome)."""
         component = self._components.get(str(params.get("control_id")))
-        if component is not None:
+        if component is not None and component.event_type == event_type:
             component.on_event(params)
 
     # -- waiting -------------------------------------------------------------------------
@@ -241,7 +263,7 @@ class Call:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def _execute(self, method: str, params: JsonDict) -> Any:
-        return await self.calling.client.execute(method, params)
+        return await self.calling.execute(method, params)
 
     def _ref(self, **extra: Any) -> JsonDict:
         return {"node_id": self.node_id, "call_id": self.id, **extra}

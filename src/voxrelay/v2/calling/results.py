@@ -1,15 +1,13 @@
 """Results of the 2.x ``Relay.Calling`` API (reference §5.3).
 
 Every result has ``successful`` and ``event`` (the :class:`Event` that settled it, or None).
+``DialResult``, which holds a call, lives with the call (``voxrelay.v2.calling.call``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from voxrelay.v2.calling.call import Call
+from typing import Any
 
 JsonDict = dict[str, Any]
 
@@ -44,14 +42,6 @@ class HangupResult(Result):
     ) -> None:
         super().__init__(successful, event)
         self.reason = reason
-
-
-class DialResult(Result):
-    def __init__(
-        self, successful: bool = False, event: Event | None = None, call: Call | None = None
-    ) -> None:
-        super().__init__(successful, event)
-        self.call = call
 
 
 class PlayResult(Result):
