@@ -27,11 +27,14 @@ from voxrelay.phone import VirtualPhone
 from voxrelay.testing import LocalServer
 
 SEEDS = Path(__file__).parent / "seeds"
-RUNNER = (
-    "import logging, runpy, sys;"
+DOCS_CDN = "https://cdn.signalwire.com/"  # where the docs' audio lives; offline, tests serve it
+RUNNER = (  # runs a seed as __main__, its docs' CDN URLs pointed at SEED_DOCS_CDN when set
+    "import logging, os, sys;"
     "logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format='%(message)s');"
     "logging.getLogger('voxrelay.relay').setLevel(logging.DEBUG);"
-    "runpy.run_path(sys.argv[1], run_name='__main__')"
+    "source = open(sys.argv[1]).read();"
+    f"source = source.replace({DOCS_CDN!r}, os.environ.get('SEED_DOCS_CDN', {DOCS_CDN!r}));"
+    "exec(compile(source, sys.argv[1], 'exec'), {'__name__': '__main__', '__file__': sys.argv[1]})"
 )
 
 
@@ -45,8 +48,9 @@ def test_seed_only_the_import_changed(path: Path) -> None:
 
 
 @pytest.fixture
-def welcome_mp3(tmp_path: Path) -> Iterator[str]:
-    """The docs' ``default-music/welcome.mp3`` (here 30 s of tone) on a loopback HTTP server."""
+def docs_cdn(tmp_path: Path) -> Iterator[str]:
+    """A loopback HTTP server standing in for the docs' CDN: its base URL, serving
+    ``default-music/welcome.mp3`` (here 30 s of tone)."""
     (tmp_path / "default-music").mkdir()
     path = tmp_path / "default-music" / "welcome.mp3"
     soundfile.write(str(path), tone((500.0,), 30.0), RATE, format="MP3")
@@ -55,7 +59,7 @@ def welcome_mp3(tmp_path: Path) -> Iterator[str]:
     )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/default-music/welcome.mp3"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
 
 
@@ -118,8 +122,9 @@ async def run_seed(
     return lines
 
 
-async def test_seed_001_play_action(relay_server: LocalServer, welcome_mp3: str) -> None:
-    lines = await run_seed(relay_server, "seed_001_play_action.py", 40, SEED_AUDIO_URL=welcome_mp3)
+async def test_seed_001_play_action(relay_server: LocalServer, docs_cdn: str) -> None:
+    lines = await run_seed(relay_server, "seed_001_play_action.py", 40, SEED_DOCS_CDN=docs_cdn)
+    welcome_mp3 = f"{docs_cdn}default-music/welcome.mp3"
     methods = [m for m, _ in executed(lines) if m.startswith("calling.")]
     assert methods == [
         "calling.answer",

@@ -1,16 +1,13 @@
 # Seed 001 (v2 docs: Relay.Calling.PlayAction), each example of the page in turn inside a
 # Consumer, as a 2.x user writes it. Only the import line differs from the signalwire 2.x
-# program (was: from signalwire.relay.consumer import Consumer); credentials and addresses
-# come from the environment (SEED_AUDIO_URL: where the docs' welcome.mp3 is served, since
-# tests run offline). Kept verbatim otherwise, hence:
+# program (was: from signalwire.relay.consumer import Consumer); credentials and address
+# come from the environment. Kept verbatim otherwise, hence:
 # mypy: disable-error-code="no-untyped-def"
 # fmt: off
 import asyncio  # to use sleep
 import os
 
 from voxrelay.v2.consumer import Consumer
-
-WELCOME = os.environ.get('SEED_AUDIO_URL', 'https://cdn.signalwire.com/default-music/welcome.mp3')
 
 
 class CustomConsumer(Consumer):
@@ -24,13 +21,13 @@ class CustomConsumer(Consumer):
     await call.answer()
 
     # pause: start playing an audio file and pause it after 5 seconds
-    action = await call.play_audio_async(WELCOME)
+    action = await call.play_audio_async('https://cdn.signalwire.com/default-music/welcome.mp3')
     await asyncio.sleep(5)
     pause_result = await action.pause()
     print('pause', pause_result.successful, flush=True)
 
     # resume: start playing an audio file, stop it and then resume it after 5 seconds
-    action = await call.play_audio_async(WELCOME)
+    action = await call.play_audio_async('https://cdn.signalwire.com/default-music/welcome.mp3')
     await asyncio.sleep(5)
     pause_result = await action.pause()
     await asyncio.sleep(5)
@@ -38,13 +35,13 @@ class CustomConsumer(Consumer):
     print('resume', pause_result.successful, resume_result.successful, flush=True)
 
     # stop: play an Mp3 file and stop it after 5 seconds
-    action = await call.play_audio_async(WELCOME)
+    action = await call.play_audio_async('https://cdn.signalwire.com/default-music/welcome.mp3')
     await asyncio.sleep(5)
     await action.stop()
     print('stop', action.completed, flush=True)
 
     # volume: start playing an audio file and increase the playback volume
-    action = await call.play_audio_async(WELCOME)
+    action = await call.play_audio_async('https://cdn.signalwire.com/default-music/welcome.mp3')
     result = await action.volume(5.0)
     print('volume', result.successful, flush=True)
 
