@@ -45,9 +45,7 @@ def tone_runs(audio: Frame, *hz: float, min_chunks: int = 3) -> list[tuple[float
     (at least ``min_chunks`` 100 ms chunks in a row louder than -40 dBFS, one of ``hz``
     dominant): where a play was heard, found in the audio rather than by the test's clock."""
     chunks = [audio[i : i + CHUNK] for i in range(0, len(audio) - CHUNK + 1, CHUNK)]
-    hits = [
-        level_db(c) > -40 and min(abs(dominant_hz(c) - f) for f in hz) < 15 for c in chunks
-    ]
+    hits = [level_db(c) > -40 and min(abs(dominant_hz(c) - f) for f in hz) < 15 for c in chunks]
     runs, start = [], None
     for i, hit in enumerate([*hits, False]):
         if hit and start is None:

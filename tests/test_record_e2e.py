@@ -138,7 +138,9 @@ async def test_pause_skip_and_stop(relay_server: LocalServer) -> None:
     assert states == ["recording", "paused", "recording", "finished"]
     await asyncio.wait_for(phone, 10)
     with relay_server.http() as http:
-        audio, _ = soundfile.read(io.BytesIO(http.get(done["params"]["url"]).content), dtype="int16")
+        audio, _ = soundfile.read(
+            io.BytesIO(http.get(done["params"]["url"]).content), dtype="int16"
+        )
     # the phone talked all along: with the paused second skipped, not filled with silence,
     # the file is the tone from end to end
     assert abs(len(audio) / RATE - done["params"]["duration"]) < 0.05
