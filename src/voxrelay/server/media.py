@@ -1,38 +1,35 @@
 """Calls get media: a leg with its RTP socket, driven by the node's media clock.
 
 ``MediaEngine.attach`` answers a media offer (the far end's RTP address and codecs) for a
-call: it picks the codec, opens an RTP port, and keeps the leg until the call ends, when every
-component is finalised (recordings written) and the port closed. RELAY command modules find
-the leg and its components in ``call.media``.
+call: it picks the codec, opens an RTP port, and keeps the leg in the node's media engine
+(``voxrelay.media.engine.Engine``) until the call ends, when every component is finalised
+(recordings written) and the port closed. RELAY command modules find the leg and its
+components in ``call.media`` (``server.calls.media.CallMedia``). ``connect`` applies a
+negotiated SDP to the leg (``Leg.apply``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import Field
 
-from voxrelay.media import rtpio
-from voxrelay.media.batch import LegBatch
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import Codec, codec_by_name
-from voxrelay.media.dtmf import DtmfDetector
-from voxrelay.media.leg import Leg
-from voxrelay.media.rtpio import RtpHandle, RtpSocketSet
-from voxrelay.media.transport import RtpTransport, open_transport
+from voxrelay.media.engine import Engine
+from voxrelay.media.leg import Leg, Negotiated
+from voxrelay.media.rtpio import Loader, RtpSocketSet
+from voxrelay.media.transport import open_transport
 from voxrelay.protocol.models import Open
 from voxrelay.protocol.states import EndReason
 from voxrelay.server.calls import Call
+from voxrelay.server.calls.media import CallMedia, RtpLink
 from voxrelay.server.config import ServerConfig
 
+__all__ = ["CallMedia", "MediaAnswer", "MediaEngine", "MediaError", "MediaOffer"]
 log = logging.getLogger(__name__)
-DRAIN_TIMEOUT = 30.0
-RtpLink = RtpTransport | RtpHandle  # a leg's socket: event-loop transport or batched set
 
 
 class MediaOffer(Open):
@@ -56,45 +53,13 @@ class MediaError(Exception):
     """An offer we cannot take (no common codec, no free port)."""
 
 
-@dataclass
-class CallMedia:
-    """A call's leg and the components attached to it under their control_ids.
-
-    ``closers`` run when the call ends; awaitable ones (recordings being written) are
-    awaited, at most ``DRAIN_TIMEOUT`` seconds, before the call reports ``ended``.
-    """
-
-    leg: Leg
-    transport: RtpLink
-    components: dict[str, Any] = field(default_factory=dict)
-    closers: list[Callable[[], object]] = field(default_factory=list)
-
-    async def drain(self) -> None:
-        pending = []
-        for closer in self.closers:
-            try:
-                result = closer()
-            except Exception:
-                log.exception("closing a media component failed")
-                continue
-            if inspect.isawaitable(result):
-                pending.append(result)
-        self.closers.clear()
-        if pending:
-            try:
-                async with asyncio.timeout(DRAIN_TIMEOUT):
-                    await asyncio.gather(*pending, return_exceptions=True)
-            except TimeoutError:
-                log.error("media components took over %s s to close", DRAIN_TIMEOUT)
-        self.transport.close()
-
-
 def _socket_set(config: ServerConfig) -> RtpSocketSet | None:
     """The batched socket set the media tick polls, or None for event-loop transports."""
-    if config.rtp_io == "asyncio" or (config.rtp_io == "auto" and not rtpio.available()):
+    loader = Loader()
+    if config.rtp_io == "asyncio" or (config.rtp_io == "auto" and not loader.available()):
         return None
     low, high = config.rtp_ports
-    return RtpSocketSet(capacity=max(1, (high - low) // 2 + 1))  # raises RtpIoError
+    return RtpSocketSet(max(1, (high - low) // 2 + 1), loader)  # raises RtpIoError
 
 
 def _rtp_timeout(call: Call) -> None:
@@ -103,7 +68,7 @@ def _rtp_timeout(call: Call) -> None:
 
 
 class MediaEngine:
-    """The node's media clock and RTP address; attaches legs to calls."""
+    """The node's media clock, media engine and RTP address; attaches legs to calls."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -111,7 +76,7 @@ class MediaEngine:
         self.clock = MediaClock()
         self.sockets = _socket_set(config)
         log.info("RTP socket I/O: %s", "native batched" if self.sockets else "asyncio transports")
-        self.legs = LegBatch(self.sockets)  # every call's leg, ticked together
+        self.legs = Engine(self.sockets)  # every call's leg, ticked together
         self.clock.subscribe(self.legs.tick)
         self._draining: set[asyncio.Task[None]] = set()
 
@@ -147,7 +112,7 @@ class MediaEngine:
         except OSError as exc:
             raise MediaError(str(exc)) from None
         if offer is not None and not offer.rtcp_mux:
-            leg.rtcp_interval_ticks = 0
+            leg.rtcp_interval_ticks = 0  # before any SDP negotiation: the far end said so
         call.media = CallMedia(leg, transport)
         call.end_barrier = lambda done: self._drain(call, done)
         leg.on_inactive = lambda: _rtp_timeout(call)
@@ -158,26 +123,11 @@ class MediaEngine:
         return MediaAnswer(rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=event)
 
     @staticmethod
-    def connect(
-        call: Call,
-        host: str,
-        port: int,
-        codec: str,
-        telephone_event: int | None,
-        rtcp_mux: bool,
-        sending: bool = True,
-    ) -> None:
-        """Point a call's leg at the far end's RTP address (after an SDP answer or re-offer)."""
-        media = call.media
-        if media is None:
-            return
-        media.transport.remote = (host, port)
-        media.leg.codec = codec_by_name(codec)
-        media.leg.telephone_event = telephone_event
-        media.leg.rtcp_interval_ticks = 250 if rtcp_mux else 0
-        media.leg.muted = not sending
-        if telephone_event is None and media.leg.inband is None:
-            media.leg.inband = DtmfDetector()  # no RFC 4733: listen for in-band tones
+    def connect(call: Call, negotiated: Negotiated) -> None:
+        """Point a call's leg at the far end (after an SDP answer or re-offer): codec,
+        telephone-event or in-band DTMF, RTCP, mute and address, as ``Leg.apply`` does."""
+        if call.media is not None:
+            call.media.leg.apply(negotiated, call.media.transport)
 
     def _drain(self, call: Call, done: Callable[[], None]) -> None:
         """The call is ending: stop its media, finish its components, then report ended."""

@@ -114,15 +114,7 @@ class SipLink:
             )
         except sdp.SdpError:
             return None
-        self.service.node.media.connect(
-            self.call,
-            neg.remote_host,
-            neg.remote_port,
-            neg.codec,
-            neg.telephone_event,
-            neg.rtcp_mux,
-            neg.sends,
-        )
+        self.service.node.media.connect(self.call, neg)
         return neg.answer_sdp
 
 
@@ -377,15 +369,7 @@ class SipService:
         except sdp.SdpError as exc:
             log.info("bad SDP answer on %s: %s", leg.call_id, exc)
             return
-        self.node.media.connect(
-            leg,
-            neg.remote_host,
-            neg.remote_port,
-            neg.codec,
-            neg.telephone_event,
-            neg.rtcp_mux,
-            neg.sends,
-        )
+        self.node.media.connect(leg, neg)
 
 
 def _codecs(value: object) -> list[str]:
