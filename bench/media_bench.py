@@ -114,8 +114,10 @@ async def _serve(args: argparse.Namespace) -> None:
         native = _NativeFloor(args.rtpio, args.n, args.host)
         legs.append(native)
         ports = native.ports
+    batch = Engine(sockets)  # legs join it before their components, as the server's do
     for i in range(0 if args.floor or native else args.n):
         leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0, name=f"leg{i}")
+        batch.add(leg)
         transport = await open_rtp(leg)
         player = Player(f"play{i}", [samples[(i * 160) % len(samples) :], samples], loop=0)
         recorder = Recorder(
@@ -143,9 +145,6 @@ async def _serve(args: argparse.Namespace) -> None:
         tick_spans.append(time.perf_counter() - started[0])
 
     clock.subscribe(tick_begin)
-    batch = Engine(sockets)
-    for leg in [] if args.floor or native else legs:
-        batch.add(leg)
     if native is not None:
         clock.subscribe(native.tick)
     elif args.floor:

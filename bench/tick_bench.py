@@ -113,8 +113,10 @@ async def run(n: int, ticks: int, bunch: float, wav: Path, out: Path) -> dict[st
     samples = decode_audio(wav)
     legs: list[Leg] = []
     recorders: list[Recorder] = []
+    batch = Engine()  # legs join it before their components, as the server's do
     for i in range(n):
         leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0, name=f"leg{i}")
+        batch.add(leg)
         leg.add_player(Player(f"play{i}", [samples[(i * 160) % len(samples) :], samples], loop=0))
         recorder = Recorder(
             f"rec{i}", out / f"leg{i}.wav", direction="both", initial_timeout=0,
@@ -126,9 +128,7 @@ async def run(n: int, ticks: int, bunch: float, wav: Path, out: Path) -> dict[st
     feed = Feed(legs, bunch)
     for leg in legs:
         leg.send = lambda data: None  # RTCP reports: dropped, as the feed drops RTP
-    batch = Engine(feed)
-    for leg in legs:
-        batch.add(leg)
+    batch.io = feed
     for k in range(50):  # warm up: jitter buffers fill, plans are made
         batch.tick(k)
     spans = []

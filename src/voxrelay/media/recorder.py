@@ -63,6 +63,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import numpy as np
@@ -92,7 +93,7 @@ BEEP_HZ = 1000.0
 BEEP_SECONDS = 0.25
 BEEP_DBFS = -12.0
 TERMINATOR_KEYS = frozenset("0123456789*#ABCD")
-FORMATS = {"wav": ("WAV", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")}
+FORMATS = MappingProxyType({"wav": ("WAV", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")})
 DIRECTIONS = ("speak", "listen", "both")
 PAUSE_BEHAVIORS = ("skip", "silence")
 _WRITE_BLOCK = 500  # frames per block (10 s), so writing never copies the whole recording
