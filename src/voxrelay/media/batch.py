@@ -124,20 +124,15 @@ def _finish(legs: Sequence[Leg], plan: TickPlan, n: int) -> None:
         send = legs[i].send
         if send is not None:
             send(legs[i].rtcp_report())
-    for members in plan.groups:
-        first = legs[int(members[0])]
-        rows = plan.reception_row[members]
-        bank = first.reception.bank
-        quiet = (roles.inactivity[members] > 0) & (
-            bank.tick[rows] - bank.last_rx_tick[rows] > roles.inactivity[members]
-        )
-        for i in members[quiet].tolist():
-            row = legs[i].reception.row
-            bank.last_rx_tick[row] = bank.tick[row]
-            callback = legs[i].on_inactive
-            if callback is not None:
-                callback()
-        first.stream.bank.advance(plan.stream_row[members], FRAME)
+    bank, rows = plan.banks.reception, plan.reception_row
+    quiet = (roles.inactivity > 0) & (bank.tick[rows] - bank.last_rx_tick[rows] > roles.inactivity)
+    for i in np.flatnonzero(quiet).tolist():
+        row = legs[i].reception.row
+        bank.last_rx_tick[row] = bank.tick[row]
+        callback = legs[i].on_inactive
+        if callback is not None:
+            callback()
+    plan.banks.streams.advance(plan.stream_row, FRAME)
 
 
 def _receive_inboxes(legs: Sequence[Leg], plan: TickPlan) -> None:
@@ -182,65 +177,47 @@ def _receive(legs: Sequence[Leg], plan: TickPlan, owner: Ints, datagrams: Datagr
     arrival = datagrams.arrival[fast]
     payload = datagrams.data[fast, 12:ROOM]
     counts = np.bincount(owner, minlength=len(legs))
-    for members in _split(plan.group[owner], len(plan.groups)):
-        o = owner[members]
-        first = legs[int(o[0])]
-        heard_from = np.unique(o)
-        rows = plan.reception_row[heard_from]
-        first.reception.bank.note(rows, counts[heard_from])
-        previous_tick = np.zeros(len(legs), dtype=np.int64)  # the tick they count in
-        previous_tick[heard_from] = first.reception.bank.tick[rows]
-        first.reception.bank.update(
-            plan.reception_row[o],
-            ssrc[members],
-            seq[members],
-            ts[members],
-            (arrival[members] * first.codec.clock_rate).astype(np.int64),
+    reception = plan.banks.reception
+    heard_from = np.unique(owner)
+    rows = plan.reception_row[heard_from]
+    reception.note(rows, counts[heard_from])
+    previous_tick = np.zeros(len(legs), dtype=np.int64)  # the tick they count in
+    previous_tick[heard_from] = reception.tick[rows]
+    reception.update(
+        plan.reception_row[owner],
+        ssrc,
+        seq,
+        ts,
+        (arrival * legs[int(owner[0])].codec.clock_rate).astype(np.int64),
+    )
+    plan.banks.jitter.put(
+        Arrivals(
+            plan.jitter_row[owner],
+            ssrc,
+            ts,
+            previous_tick[owner] * FRAME,
+            seq,
+            marker,
+            pt,
+            payload,
+            np.full(len(owner), FRAME, dtype=np.int64),
         )
-        first.jitter.bank.put(
-            Arrivals(
-                plan.jitter_row[o],
-                ssrc[members],
-                ts[members],
-                previous_tick[o] * FRAME,
-                seq[members],
-                marker[members],
-                pt[members],
-                payload[members],
-                np.full(len(o), FRAME, dtype=np.int64),
-            )
-        )
-
-
-def _split(labels: Ints, count: int) -> list[Ints | slice]:
-    """Index arrays of each label's entries (a full slice when there is one label)."""
-    if count == 1:
-        return [slice(None)]
-    return [np.flatnonzero(labels == g) for g in range(count)]
+    )
 
 
 def _take(legs: Sequence[Leg], plan: TickPlan, n: int) -> tuple[Matrix, list[int]]:
     """Each leg's frame for tick ``n`` from its jitter buffer, decoded where something
     listens: matrix rows with a zero row last; ``row[i]`` is leg i's or -1 (nothing)."""
-    for members in plan.groups:
-        legs[int(members[0])].reception.bank.start(plan.reception_row[members], n)
+    plan.banks.reception.start(plan.reception_row, n)
     roles = plan.roles(legs)
-    pieces: list[tuple[Ints, Matrix, Ints]] = []  # legs, their payloads, payload sizes
-    for members in plan.groups:
-        bank = legs[int(members[0])].jitter.bank
-        rows = plan.jitter_row[members]
-        got, slot = bank.get(rows)
-        want = got & roles.listening[members]
-        if want.any():
-            r, s = rows[want], slot[want]
-            pieces.append((members[want], bank.ring_payload[r, s, :FRAME], bank.ring_size[r, s]))
+    bank, rows = plan.banks.jitter, plan.jitter_row
+    got, slot = bank.get(rows)
+    want = got & roles.listening
     row_of = np.full(len(legs), -1, dtype=np.int64)
-    if not pieces:
+    if not want.any():
         return np.zeros((1, FRAME), dtype=np.int16), row_of.tolist()
-    if len(pieces) == 1:
-        hit, payload, size = pieces[0]
-    else:
-        hit, payload, size = (np.concatenate(column) for column in zip(*pieces, strict=True))
+    r, s = rows[want], slot[want]
+    hit, payload, size = np.flatnonzero(want), bank.ring_payload[r, s, :FRAME], bank.ring_size[r, s]
     heard = np.empty((len(hit) + 1, FRAME), dtype=np.int16)  # a zero row last
     heard[-1] = 0
     count = 0
@@ -333,11 +310,7 @@ def _send(
     for codec, members in roles.codecs:
         picked = np.isin(fast, members) if len(roles.codecs) > 1 else slice(None)
         payload[picked] = codec.encode_table.take(said[rows[picked]].view(np.uint16))
-    packets = np.empty((len(fast), ROOM), dtype=np.uint8)
-    for part in _split(plan.group[fast], len(plan.groups)):
-        m = fast[part]
-        bank = legs[int(m[0])].stream.bank
-        packets[part] = bank.pack(plan.stream_row[m], roles.payload_type[m], payload[part])
+    packets = plan.banks.streams.pack(plan.stream_row[fast], roles.payload_type[fast], payload)
     slots = roles.leg_slots[fast]
     native = slots >= 0
     if io is not None and native.any():

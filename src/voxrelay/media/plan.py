@@ -2,7 +2,7 @@
 
 Per tick, ``media.batch`` works on arrays over all legs. ``TickPlan`` holds what would
 otherwise take a Python loop over the legs every 20 ms: where each leg's state is (its rows
-in the jitter, reception and stream banks, grouped by bank) and who does what (which legs
+in the jitter, reception and stream banks of the engine's ``Banks``) and who does what (which legs
 send through the vectorised path or their own, are muted, listen, detect in-band DTMF, have
 players; which listeners take a whole batch). The part that depends on the legs' settings
 and components is rebuilt when the version of the legs' ``Banks`` moves (``Banks.changed``,
@@ -68,14 +68,8 @@ class TickPlan:
         self.jitter_row = np.array([leg.jitter.row for leg in legs], dtype=np.int64)
         self.reception_row = np.array([leg.reception.row for leg in legs], dtype=np.int64)
         self.stream_row = np.array([leg.stream.row for leg in legs], dtype=np.int64)
-        by_bank: dict[tuple[int, int, int], list[int]] = {}
-        for i, leg in enumerate(legs):
-            key = (id(leg.jitter.bank), id(leg.reception.bank), id(leg.stream.bank))
-            by_bank.setdefault(key, []).append(i)
-        self.groups = [np.array(members, dtype=np.int64) for members in by_bank.values()]
-        self.group = np.zeros(len(legs), dtype=np.int64)
-        for g, members in enumerate(self.groups):
-            self.group[members] = g
+        if any(leg.banks is not banks for leg in legs):
+            raise ValueError("a tick plan's legs must all be in its banks (one engine)")
         self._slots_of = slots_of
         self._roles: Roles | None = None
         self._version = -1
