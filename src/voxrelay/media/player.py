@@ -193,10 +193,6 @@ class Player:
         self._rounds = 0
 
     @property
-    def bank(self) -> PlayerBank:
-        return self._at.bank
-
-    @property
     def row(self) -> int:
         return self._at.row
 
@@ -213,16 +209,16 @@ class Player:
         """Play ``items`` from the start of the first."""
         self._items = items
         self._item = 0
-        self.bank.read(self.row, items[0] if items else None)
+        self._at.bank.read(self.row, items[0] if items else None)
 
     @property
     def frames_played(self) -> int:
-        return int(self.bank.frames_played[self.row])
+        return int(self._at.bank.frames_played[self.row])
 
     def set_volume(self, db: float) -> None:
         """Set the gain in dB (clamped to -40..+40)."""
         self.volume = max(-40.0, min(40.0, db))
-        self.bank.factor[self.row] = gain(self.volume)
+        self._at.bank.factor[self.row] = gain(self.volume)
 
     def pause(self) -> bool:
         return self._set(PlayState.PAUSED) if self.state is PlayState.PLAYING else False
@@ -244,7 +240,7 @@ class Player:
     @property
     def factor(self) -> float:
         """The amplitude factor of ``volume`` (1.0 at 0 dB), applied by ``next_frame``."""
-        return float(self.bank.factor[self.row])
+        return float(self._at.bank.factor[self.row])
 
     def next_frame(self) -> Frame | None:
         """The next frame to send, an empty contribution while paused, None once ended."""
@@ -255,7 +251,7 @@ class Player:
 
     def next_raw(self) -> Frame | None:
         """``next_frame`` before the volume gain (SILENCE while paused, None once ended)."""
-        frames, status = self.bank.next_frames([self], np.array([self.row]))
+        frames, status = self._at.bank.next_frames([self], np.array([self.row]))
         if status[0] == PLAYED:
             out: Frame = frames[0]
             return out
@@ -264,7 +260,7 @@ class Player:
     def _boundary(self) -> Frame | None:
         """Less than a frame is left of the current item: the rest of it (padded), else the
         next item's first frame, the next round's; None when the play is over."""
-        row, bank = self.row, self.bank
+        row, bank = self.row, self._at.bank
         while True:
             if self._item >= len(self._items):
                 self._rounds += 1
@@ -283,8 +279,8 @@ class Player:
 
     def _set(self, state: PlayState) -> bool:
         self.state = state
-        self.bank.playing[self.row] = state is PlayState.PLAYING
-        self.bank.paused[self.row] = state is PlayState.PAUSED
+        self._at.bank.playing[self.row] = state is PlayState.PLAYING
+        self._at.bank.paused[self.row] = state is PlayState.PAUSED
         if self.on_state is not None:
             self.on_state(self)
         return True

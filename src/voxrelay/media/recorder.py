@@ -206,14 +206,6 @@ class Recorder:
         self._reported = False
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def _bank(self) -> Recordings:
-        return self._at.bank
-
-    @property
-    def _row(self) -> int:
-        return self._at.row
-
     def move_to(self, banks: HasRecordings) -> None:
         """Carry this recorder's row into ``banks.recordings`` (its leg joined an engine)."""
         self._at.move_to(banks.recordings)
@@ -228,11 +220,11 @@ class Recorder:
     @property
     def frames_recorded(self) -> int:
         """20 ms frames in the recording so far."""
-        return int(self._bank.recorded[self._row]) + self._extra_frames
+        return int(self._at.bank.recorded[self._at.row]) + self._extra_frames
 
     @property
     def speech_detected(self) -> bool:
-        return bool(self._bank.speech[self._row])
+        return bool(self._at.bank.speech[self._at.row])
 
     @property
     def duration(self) -> float:
@@ -281,7 +273,7 @@ class Recorder:
         """One tick for many recorders at once (the media tick's batch listener interface):
         row i of ``heard`` and ``said``, (k, 160) int16 matrices (copied, not kept), is
         recorder i's frame. Mixing and the speech level are computed for all rows together."""
-        bank = recorders[0]._bank
+        bank = recorders[0]._at.bank
         plan = bank.plan_for(recorders)
         for recorder in plan.paused:
             recorder._paused_tick()
@@ -318,7 +310,7 @@ class Recorder:
     def _paused_tick(self) -> None:
         if self.pause_behavior == "silence":
             right = SILENCE[None] if self.stereo else None
-            _stage(self._bank, [self], np.array([self._row]), SILENCE[None], right)
+            _stage(self._at.bank, [self], np.array([self._at.row]), SILENCE[None], right)
             if self.frames_recorded >= self.max_frames:
                 self._end(RecordState.FINISHED)
 
@@ -366,7 +358,7 @@ class Recorder:
     def _unstage(self) -> None:
         """Move the staged frames into the 10 s blocks (so nothing of the caller's is kept);
         a full block joins the list and a fresh one is allocated."""
-        left, right = self._bank.take(self._row, self.stereo)
+        left, right = self._at.bank.take(self._at.row, self.stereo)
         done = 0
         while done < len(left):
             count = min(len(left) - done, _WRITE_BLOCK - self._filled)
@@ -389,14 +381,14 @@ class Recorder:
 
     def _set(self, state: RecordState) -> None:
         self.state = state
-        self._bank.version += 1
+        self._at.bank.version += 1
         if self.on_state is not None:
             self.on_state(self)
 
     def _terminate(self, state: RecordState) -> None:
         """Stop capturing; the terminal state is reported once the file is written."""
         self.state = state
-        self._bank.version += 1
+        self._at.bank.version += 1
         self._unstage()
 
     def _end(self, state: RecordState) -> None:
@@ -538,7 +530,7 @@ class Recordings(CaptureBank):
         for plan in self._plans:
             if plan.given is recorders and plan.version == self.version:
                 return plan
-        if any(r._bank is not self for r in recorders):
+        if any(r._at.bank is not self for r in recorders):
             raise ValueError("recorders ticked together must be in one media engine")
         live = [i for i, r in enumerate(recorders) if r.state is RecordState.RECORDING]
         chosen = [recorders[i] for i in live]
@@ -549,7 +541,7 @@ class Recordings(CaptureBank):
             live,
             [r for r in recorders if r.state is RecordState.PAUSED],
             chosen,
-            np.array([r._row for r in chosen], dtype=np.int64),
+            np.array([r._at.row for r in chosen], dtype=np.int64),
             wants,
             np.array([r.stereo for r in chosen], dtype=np.bool_),
             bool((wants == (1, 1, 0)).all()),
