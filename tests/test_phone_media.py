@@ -84,9 +84,10 @@ async def far_end(direction: str, audio: Frame | None) -> AsyncIterator[FarEnd]:
         await ua.stop()
 
 
-async def call_far_end(far: FarEnd, **kwargs: object) -> PhoneReport:
+async def call_far_end(far: FarEnd, hangup_after: float, audio: Frame | None = None) -> PhoneReport:
+    """A default phone (telephone-event 101 offered) calls the far end directly."""
     phone = VirtualPhone("http://127.0.0.1:1", "p", "t", sip=f"127.0.0.1:{far.port}")
-    return await phone.call("default", **kwargs)  # type: ignore[arg-type]
+    return await phone.call("default", audio=audio, hangup_after=hangup_after)
 
 
 async def test_the_phone_hears_in_band_dtmf_from_a_far_end_without_telephone_event() -> None:
