@@ -1,6 +1,7 @@
 """The virtual phone applies the negotiated SDP to its leg as the server does (``Leg.apply``):
-a far end whose answer has no telephone-event gets in-band DTMF detection, and an answer
-that says the phone is not to send (sendonly on the far end) mutes it.
+a far end whose answer has no telephone-event gets in-band DTMF both ways (detected, and
+the phone's keys sent as tones), and an answer that says the phone is not to send
+(sendonly on the far end) mutes it.
 
 The far end is a real SIP user agent of our own stack with a real RTP leg on loopback, which
 the phone calls directly (``sip=``): its answer is what each test needs.
@@ -35,6 +36,7 @@ class FarEnd:
     port: int
     leg: Leg
     heard: list[Frame] = field(default_factory=list)
+    digits: str = ""
     answered: bool = False
 
     control_id = "far-tape"
@@ -57,6 +59,7 @@ async def far_end(direction: str, audio: Frame | None) -> AsyncIterator[FarEnd]:
     clock.subscribe(engine.tick)
     far = FarEnd(ua.endpoint.port, leg)
     leg.add_listener(far)
+    leg.on_digit = lambda digit: setattr(far, "digits", far.digits + digit)  # in-band
 
     def incoming(call: SipCall) -> None:
         host, port = transport.local
@@ -84,10 +87,14 @@ async def far_end(direction: str, audio: Frame | None) -> AsyncIterator[FarEnd]:
         await ua.stop()
 
 
-async def call_far_end(far: FarEnd, hangup_after: float, audio: Frame | None = None) -> PhoneReport:
+async def call_far_end(
+    far: FarEnd, hangup_after: float, audio: Frame | None = None, digits: str | None = None
+) -> PhoneReport:
     """A default phone (telephone-event 101 offered) calls the far end directly."""
     phone = VirtualPhone("http://127.0.0.1:1", "p", "t", sip=f"127.0.0.1:{far.port}")
-    return await phone.call("default", audio=audio, hangup_after=hangup_after)
+    return await phone.call(
+        "default", audio=audio, digits=digits, digits_at=0.2, hangup_after=hangup_after
+    )
 
 
 async def test_the_phone_hears_in_band_dtmf_from_a_far_end_without_telephone_event() -> None:
@@ -106,3 +113,10 @@ async def test_the_phone_sends_silence_when_the_answer_says_it_is_not_to_send() 
     assert far.leg.received > 25  # the phone's RTP came (encoded silence), ...
     assert not np.concatenate(far.heard).any()  # ... and none of its tone
     assert np.abs(report.heard_after_answer()).max() > 1000  # while it heard the far end
+
+
+async def test_the_phone_presses_keys_in_band_to_a_far_end_without_telephone_event() -> None:
+    async with far_end("sendrecv", None) as far:
+        report = await call_far_end(far, hangup_after=2.5, digits="42*")
+    assert report.digits_sent == "42*"
+    assert far.digits == "42*"

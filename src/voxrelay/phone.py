@@ -42,7 +42,7 @@ import soundfile
 
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import PCMU
-from voxrelay.media.digitsender import DigitSender
+from voxrelay.media.digitsender import send_digits
 from voxrelay.media.engine import Engine
 from voxrelay.media.frames import RATE, Frame
 from voxrelay.media.leg import Leg
@@ -567,7 +567,7 @@ class _Plan:
             self._handles.append(loop.call_later(self.hangup_after, hang_up))
 
     def _press(self, digits: str) -> None:
-        self.leg.add_digit_sender(DigitSender("phone-keys", digits))
+        send_digits(self.leg, "phone-keys", digits)  # RFC 4733, else in-band tones
         self.report.digits_sent += digits
 
     def cancel(self) -> None:
