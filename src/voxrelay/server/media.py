@@ -14,8 +14,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from pydantic import Field
-
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import Codec, codec_by_name
 from voxrelay.media.engine import Engine
@@ -28,18 +26,8 @@ from voxrelay.server.calls import Call
 from voxrelay.server.calls.media import CallMedia, RtpLink
 from voxrelay.server.config import ServerConfig
 
-__all__ = ["CallMedia", "MediaAnswer", "MediaEngine", "MediaError", "MediaOffer"]
+__all__ = ["CallMedia", "MediaAnswer", "MediaEngine", "MediaError"]
 log = logging.getLogger(__name__)
-
-
-class MediaOffer(Open):
-    """The far end's side: where to send RTP, which codecs it takes (preference order)."""
-
-    rtp_host: str = Field(min_length=1, max_length=253)
-    rtp_port: int = Field(ge=1, le=65535)
-    codecs: list[str] = Field(default_factory=lambda: ["PCMU", "PCMA"], min_length=1)
-    telephone_event: int | None = Field(default=101, ge=96, le=127)
-    rtcp_mux: bool = True
 
 
 class MediaAnswer(Open):
@@ -89,30 +77,25 @@ class MediaEngine:
         raise MediaError(f"no common codec: offered {offered}, supported PCMU, PCMA")
 
     async def attach(
-        self, call: Call, offer: MediaOffer | None, codecs: list[str] | None = None
+        self, call: Call, negotiated: Negotiated | None, codecs: list[str] | None = None
     ) -> MediaAnswer:
-        """Give ``call`` a leg with an RTP port; it sends to the offer's address, or (None)
-        nowhere until ``connect`` says where. Raises MediaError."""
-        codec = self.choose_codec(offer.codecs if offer else (codecs or ["PCMU", "PCMA"]))
-        event = offer.telephone_event if offer else 101
-        leg = Leg(
-            codec,
-            telephone_event=event,
-            inactivity_timeout=self.config.rtp_timeout,
-            name=call.call_id,
+        """Give ``call`` a leg with an RTP port: as ``negotiated`` says (an offer we answer;
+        ``Leg.apply``), or (None) with the first of ``codecs`` we take (default PCMU, PCMA)
+        and telephone-event 101, sending nowhere until ``connect`` says where. Raises
+        MediaError (no common codec, no free port)."""
+        codec = self.choose_codec(
+            [negotiated.codec] if negotiated else (codecs or ["PCMU", "PCMA"])
         )
-        remote = (offer.rtp_host, offer.rtp_port) if offer else None
+        leg = Leg(codec, inactivity_timeout=self.config.rtp_timeout, name=call.call_id)
         try:
             if self.sockets is not None:
-                transport: RtpLink = self.sockets.open(
-                    leg, self.host, remote, self.config.rtp_ports
-                )
+                transport: RtpLink = self.sockets.open(leg, self.host, None, self.config.rtp_ports)
             else:
-                transport = await open_transport(leg, self.host, remote, self.config.rtp_ports)
+                transport = await open_transport(leg, self.host, None, self.config.rtp_ports)
         except OSError as exc:
             raise MediaError(str(exc)) from None
-        if offer is not None and not offer.rtcp_mux:
-            leg.rtcp_interval_ticks = 0  # before any SDP negotiation: the far end said so
+        if negotiated is not None:
+            leg.apply(negotiated, transport)
         call.media = CallMedia(leg, transport)
         call.end_barrier = lambda done: self._drain(call, done)
         leg.on_inactive = lambda: _rtp_timeout(call)
@@ -120,7 +103,9 @@ class MediaEngine:
         self.legs.add(leg)
         self.clock.start()
         host, port = transport.local
-        return MediaAnswer(rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=event)
+        return MediaAnswer(
+            rtp_host=host, rtp_port=port, codec=codec.name, telephone_event=leg.telephone_event
+        )
 
     @staticmethod
     def connect(call: Call, negotiated: Negotiated) -> None:

@@ -34,7 +34,7 @@ from voxrelay.protocol.models import Device
 from voxrelay.protocol.sip import CALL_ID_HEADER, CONTEXT_HEADER, FAILURE, REJECT
 from voxrelay.protocol.states import CallState, Direction, EndReason
 from voxrelay.server.calls import Call
-from voxrelay.server.media import MediaError, MediaOffer
+from voxrelay.server.media import MediaError
 from voxrelay.server.node import Node
 from voxrelay.sip import sdp
 from voxrelay.sip.digest import DigestError
@@ -230,16 +230,7 @@ class SipService:
         link = SipLink(self, call, sip_call)
         call.far_end = link
         try:
-            answer = await node.media.attach(
-                call,
-                MediaOffer(
-                    rtp_host=neg.remote_host,
-                    rtp_port=neg.remote_port,
-                    codecs=[neg.codec],
-                    telephone_event=neg.telephone_event,
-                    rtcp_mux=neg.rtcp_mux,
-                ),
-            )
+            answer = await node.media.attach(call, neg)
         except MediaError:
             sip_call.reject(503)
             call.hang_up(EndReason.ERROR)
