@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
 from tests.wire import WireClient
+from voxrelay.cli.endpoints import http_base_url, trust
+from voxrelay.server.tls import ensure_local_ca
 from voxrelay.testing import LocalServer, free_port
 
 
-def voxrelay_call(
-    server: LocalServer, *args: str
-) -> asyncio.Task[subprocess.CompletedProcess[str]]:
-    env = {
-        **os.environ,
+def voxrelay_env(server: LocalServer, **more: str) -> dict[str, str]:
+    """The SDK's variables for ``server`` (its scheme-less ``host:port``), no CA file."""
+    env = {k: v for k, v in os.environ.items() if k != "SIGNALWIRE_RELAY_CA_FILE"}
+    return {
+        **env,
         "SIGNALWIRE_PROJECT_ID": server.project,
         "SIGNALWIRE_API_TOKEN": server.token,
         "SIGNALWIRE_SPACE": server.host,
+        **more,
     }
+
+
+def voxrelay_call(
+    server: LocalServer, *args: str, **env_more: str
+) -> asyncio.Task[subprocess.CompletedProcess[str]]:
+    env = voxrelay_env(server, **env_more)
     argv = [sys.executable, "-m", "voxrelay", "call", *args]
     return asyncio.create_task(
         asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=30, env=env)
@@ -150,8 +162,6 @@ def test_serve_without_flags_makes_and_keeps_local_credentials(tmp_path: Path) -
 
 
 async def test_tls_serves_wss_with_a_kept_local_ca(tls_server: LocalServer) -> None:
-    import ssl
-
     ca = tls_server.ca_file
     assert ca.exists()
     first = ca.read_bytes()
@@ -167,30 +177,103 @@ async def test_tls_serves_wss_with_a_kept_local_ca(tls_server: LocalServer) -> N
     assert ca.read_bytes() == first  # made once, kept
 
 
+def test_host_to_base_url(relay_server: LocalServer, tls_server: LocalServer) -> None:
+    assert http_base_url("wss://example.com/") == "https://example.com"
+    assert http_base_url("ws://10.0.0.5:8773") == "http://10.0.0.5:8773"
+    assert http_base_url("example.com:8773") == "https://example.com:8773"
+    assert http_base_url(relay_server.host) == f"http://{relay_server.host}"  # no CA: no probe
+    probe = trust(tls_server.ca_file)
+    assert http_base_url(tls_server.host, probe) == f"https://{tls_server.host}"
+    assert http_base_url(relay_server.host, probe) == f"http://{relay_server.host}"  # not TLS
+    assert http_base_url("127.0.0.1", probe) == "http://127.0.0.1"  # no port: nothing to probe
+
+
+@pytest.fixture
+def tls_only_server() -> Iterator[LocalServer]:
+    yield from LocalServer.fixture(tls=True, extra_args=["--tls-only"])
+
+
+async def test_call_reaches_a_tls_server_trusting_its_data_dirs_ca(
+    tls_only_server: LocalServer,
+) -> None:
+    server = tls_only_server  # plain http would be refused: the call must go over https
+    app = WireClient(server.ws_url, ssl=ssl.create_default_context(cafile=str(server.ca_file)))
+    await app.connect(server.project, server.token, ["desk"])
+    run = voxrelay_call(
+        server,
+        "--context",
+        "desk",
+        "--hangup-after",
+        "0.5",
+        VOXRELAY_DATA_DIR=str(server.data_dir),
+    )
+    offer = await app.wait_event("calling.call.receive", timeout=15)
+    await app.request("calling.answer", {"call_id": offer["params"]["call_id"]})
+    done = await run
+    assert done.returncode == 0, done.stdout + done.stderr
+    states = [line.split()[1] for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert states[-1] == "ended" and "answered" in states, done.stdout
+    await app.close()
+
+
+async def test_call_trusts_a_ca_file_and_refuses_an_untrusted_tls_server(
+    tls_only_server: LocalServer, tmp_path: Path
+) -> None:
+    elsewhere = str(tmp_path)  # a data dir without the server's CA
+    trusted = await voxrelay_call(
+        tls_only_server,
+        "--ca",
+        str(tls_only_server.ca_file),
+        "--context",
+        "nobody",
+        "--ring-timeout",
+        "0.5",
+        VOXRELAY_DATA_DIR=elsewhere,
+    )
+    assert trusted.returncode == 1, trusted.stdout + trusted.stderr  # reached, not answered
+    assert "not answered: noAnswer" in trusted.stdout
+    other_ca = ensure_local_ca(tmp_path / "other").ca_cert  # some other server's CA
+    untrusted = await voxrelay_call(
+        tls_only_server, "--ca", str(other_ca), VOXRELAY_DATA_DIR=elsewhere
+    )
+    assert untrusted.returncode == 2, untrusted.stdout + untrusted.stderr
+    assert "not trusted" in untrusted.stdout and "--ca" in untrusted.stdout
+    # no CA at all: plain http, which the TLS-only server refuses, saying why
+    plain = await voxrelay_call(tls_only_server, VOXRELAY_DATA_DIR=elsewhere)
+    assert plain.returncode == 2, plain.stdout + plain.stderr
+    assert "HTTP 400" in plain.stdout and "TLS connections only" in plain.stdout
+    for done in (untrusted, plain):
+        assert "Traceback" not in done.stdout + done.stderr
+
+
+async def voxrelay_phone(server: LocalServer, *args: str) -> asyncio.subprocess.Process:
+    """``voxrelay phone ARGS`` for ``server``, its output (stderr included) piped."""
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "voxrelay", "phone", *args),
+        env=voxrelay_env(server),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def test_phone_registers_with_a_tls_server(tls_only_server: LocalServer) -> None:
+    data_dir = str(tls_only_server.data_dir)
+    proc = await voxrelay_phone(tls_only_server, "--number", "+15550108888", "--data-dir", data_dir)
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 15)
+        assert b"waiting for calls to +15550108888" in line  # found SIP over https, registered
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
 async def test_phone_waits_on_a_number_and_records_the_app(
     relay_server: LocalServer, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "SIGNALWIRE_PROJECT_ID": relay_server.project,
-        "SIGNALWIRE_API_TOKEN": relay_server.token,
-        "SIGNALWIRE_SPACE": relay_server.host,
-    }
     heard = tmp_path / "phone.wav"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "voxrelay",
-        "phone",
-        "--number",
-        "+15550107777",
-        "--answer-after",
-        "0.3",
-        "--record",
-        str(heard),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    proc = await voxrelay_phone(
+        relay_server, "--number", "+15550107777", "--answer-after", "0.3", "--record", str(heard)
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 15)

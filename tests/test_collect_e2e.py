@@ -82,14 +82,12 @@ async def test_digit_timeout_and_no_input(relay_server: LocalServer) -> None:
     )
     got = await app.wait_event("calling.call.collect", control_id="c1", timeout=6)
     assert got["params"]["result"] == {"type": "digit", "params": {"digits": "12"}}
-    t0 = asyncio.get_running_loop().time()
     await app.request(
         "calling.collect",
         {"call_id": call_id, "control_id": "c2", "initial_timeout": 1.0, "digits": {"max": 4}},
     )
     got = await app.wait_event("calling.call.collect", control_id="c2", timeout=6)
-    assert got["params"]["result"] == {"type": "no_input"}
-    assert 0.9 < asyncio.get_running_loop().time() - t0 < 1.8
+    assert got["params"]["result"] == {"type": "no_input"}  # when: tests/media/test_collector
     await asyncio.wait_for(phone, 15)
     await app.close()
 

@@ -25,8 +25,9 @@ from voxrelay.media.player import Player
 from voxrelay.media.sources import tone
 from voxrelay.media.transport import open_transport
 from voxrelay.phone import PhoneReport, VirtualPhone
-from voxrelay.sip import sdp
-from voxrelay.sip.useragent import SipCall, UserAgent
+from voxrelay.sip import offeranswer
+from voxrelay.sip.invite import InviteSession as SipCall
+from voxrelay.sip.useragent import UserAgent
 
 
 @dataclass
@@ -63,7 +64,7 @@ async def far_end(direction: str, audio: Frame | None) -> AsyncIterator[FarEnd]:
 
     def incoming(call: SipCall) -> None:
         host, port = transport.local
-        neg = sdp.answer(
+        neg = offeranswer.answer(
             call.remote_sdp,
             host,
             port,

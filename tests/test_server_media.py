@@ -17,7 +17,7 @@ from tests.test_play_e2e import answer_next
 from tests.wire import WireClient
 from voxrelay.media.codecs import PCMU
 from voxrelay.protocol.sip import CONTEXT_HEADER
-from voxrelay.sip import sdp
+from voxrelay.sip import offeranswer
 from voxrelay.sip.useragent import UserAgent
 from voxrelay.testing import LocalServer
 
@@ -36,7 +36,7 @@ async def payloads_heard(server: LocalServer, direction: str) -> list[bytes]:
     ua.credentials = lambda request: (server.project, server.token)
     await ua.start()
     try:
-        offer = sdp.offer("127.0.0.1", rtp.getsockname()[1], ("PCMU",), direction=direction)
+        offer = offeranswer.offer("127.0.0.1", rtp.getsockname()[1], ("PCMU",), direction=direction)
         uri = f"sip:+15550002222@127.0.0.1:{server.sip_port}"
         call = await ua.invite(
             uri,

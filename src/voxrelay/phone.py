@@ -51,11 +51,14 @@ from voxrelay.media.sources import decode_audio, synthesize
 from voxrelay.media.transport import RtpTransport, open_transport
 from voxrelay.protocol.sip import CALL_ID_HEADER, CONTEXT_HEADER, FAILURE
 from voxrelay.protocol.states import EndReason
-from voxrelay.sip import sdp
+from voxrelay.sip import offeranswer
+from voxrelay.sip.invite import Event as SipEvent
+from voxrelay.sip.invite import InviteSession as SipCall
+from voxrelay.sip.invite import InviteState as SipState
 from voxrelay.sip.message import Response
 from voxrelay.sip.registration import Registration, RegistrationError
-from voxrelay.sip.useragent import CallState as SipState
-from voxrelay.sip.useragent import SipCall, UserAgent
+from voxrelay.sip.sdp import SdpError, SessionDescription
+from voxrelay.sip.useragent import UserAgent
 
 SIP_INFO_PATH = "/api/virtual/sip"
 REGISTER_EXPIRES = 300  # seconds asked for; refreshed at half what the registrar grants
@@ -209,7 +212,9 @@ class VirtualPhone:
         report = PhoneReport()
         async with self._agent() as ua, _Media.open(self, report) as media:
             local, rtp_port = media.transport.local
-            offer = sdp.offer(local, rtp_port, self.codecs, self.telephone_event, rtcp_mux=True)
+            offer = offeranswer.offer(
+                local, rtp_port, self.codecs, self.telephone_event, rtcp_mux=True
+            )
             plan = _Plan(media.leg, audio, play_at, digits, digits_at, hangup_after, report)
             progress = _Progress(report, plan, on_state)
             uri = f"sip:{to_number}@{host}:{port}"
@@ -233,6 +238,7 @@ class VirtualPhone:
             progress.follow(sip_call)
             sip_call.on_progress = lambda c, r: progress.provisional(r, media, offer)
             sip_call.on_answered = lambda c: progress.answered(media, offer)
+            sip_call.on_reinvite = lambda c, body: progress.reinvited(media, body)
             timer = asyncio.get_running_loop().call_later(
                 ring_timeout, lambda: progress.hang_up(EndReason.NO_ANSWER, unanswered_only=True)
             )
@@ -328,22 +334,25 @@ class VirtualPhone:
         async with _Media.open(self, report) as media:
             local, rtp_port = media.transport.local
             try:
-                neg = sdp.answer(
+                neg = offeranswer.answer(
                     sip_call.remote_sdp,
                     local,
                     rtp_port,
                     supported=self.codecs,
                     telephone_event=self.telephone_event is not None,
                 )
-            except sdp.SdpError:
-                sip_call.reject(488)
+            except SdpError:
+                if sip_call.allows(SipEvent.REJECT):
+                    sip_call.reject(488)
                 report.end_reason = EndReason.ERROR.value
                 return report
             media.connect(neg)
             media.clock.start()
             progress = _Progress(report, _Plan(media.leg, *plan_args, report), on_state)
             progress.follow(sip_call)
-            sip_call.ring()
+            sip_call.on_reinvite = lambda c, body: progress.reinvited(media, body)
+            if sip_call.allows(SipEvent.RING):  # else cancelled while we set up
+                sip_call.ring()
             progress.state("ringing")
             answer = asyncio.get_running_loop().call_later(
                 answer_after, progress.answer, neg.answer_sdp
@@ -407,7 +416,7 @@ class _Media:
             await clock.stop()
             transport.close()
 
-    def connect(self, neg: sdp.Negotiated) -> None:
+    def connect(self, neg: offeranswer.Negotiated) -> None:
         """Use the negotiated SDP (``Leg.apply``: codec, telephone-event or in-band DTMF,
         RTCP, mute when not sending, the far end's address)."""
         self.leg.apply(neg, self.transport)
@@ -429,6 +438,7 @@ class _Progress:
         self.sip: SipCall | None = None
         self.ours: EndReason | None = None  # why we hung up, once we did
         self.refused: str | None = None  # "403 Forbidden": refused before ringing (UAC)
+        self.version = 0  # of our SDP answers to re-INVITEs
 
     def follow(self, sip_call: SipCall) -> None:
         self.sip = sip_call
@@ -455,20 +465,17 @@ class _Progress:
 
     # -- UAC ------------------------------------------------------------------------------
 
-    def provisional(self, response: Response, media: _Media, offer: sdp.SessionDescription) -> None:
+    def provisional(self, response: Response, media: _Media, offer: SessionDescription) -> None:
         """180/183: ringing; an SDP answer in it (early media) connects RTP at once."""
         self._note_call_id(response)
         if response.body:
             self._connect(media, offer, response.body)
         self.state("ringing")
 
-    def answered(self, media: _Media, offer: sdp.SessionDescription) -> None:
+    def answered(self, media: _Media, offer: SessionDescription) -> None:
         assert self.sip is not None
         if self.sip.response is not None:
             self._note_call_id(self.sip.response)
-        if self.ours is not None:  # the 200 crossed our CANCEL: end it with a BYE
-            self.sip.hang_up()
-            return
         if self.sip.remote_sdp:
             self._connect(media, offer, self.sip.remote_sdp)
         self.state("answered")
@@ -478,16 +485,33 @@ class _Progress:
         if call_id and not self.report.call_id:
             self.report.call_id = call_id
 
-    def _connect(self, media: _Media, offer: sdp.SessionDescription, answer: bytes) -> None:
+    def _connect(self, media: _Media, offer: SessionDescription, answer: bytes) -> None:
         try:
-            media.connect(sdp.read_answer(offer, answer))
-        except sdp.SdpError:
+            media.connect(offeranswer.read_answer(offer, answer))
+        except SdpError:
             self.hang_up(EndReason.ERROR)
+
+    def reinvited(self, media: _Media, offer: bytes) -> bytes:
+        """The far end's re-INVITE (hold, resume, refresh): our answer, the media moved to
+        it. Raises SdpError (-> 488) when nothing in the offer suits us."""
+        local, rtp_port = media.transport.local
+        self.version += 1
+        assert self.sip is not None
+        neg = offeranswer.answer(
+            offer,
+            local,
+            rtp_port,
+            supported=[media.leg.codec.name],
+            session_id=offeranswer.session_id_of(self.sip.local_sdp),
+            session_version=self.version,
+        )
+        media.connect(neg)
+        return neg.answer_sdp
 
     # -- UAS ------------------------------------------------------------------------------
 
     def answer(self, answer_sdp: bytes) -> None:
-        if self.sip is not None and self.sip.state is not SipState.TERMINATED:
+        if self.sip is not None and self.sip.allows(SipEvent.ANSWER):
             self.sip.answer(answer_sdp)
             self.state("answered")
 
@@ -496,7 +520,9 @@ class _Progress:
     def hang_up(self, reason: EndReason, unanswered_only: bool = False) -> None:
         """End the call from our side: BYE once answered, else CANCEL (UAC) or 480 (UAS)."""
         sip = self.sip
-        if sip is None or self.ours is not None or self.report.ended_at is not None:
+        if sip is None or not sip.active or self.ours is not None:
+            return
+        if self.report.ended_at is not None:
             return
         if unanswered_only and self.report.answered:
             return

@@ -1,4 +1,4 @@
-"""Run a real ``voxrelay serve`` for tests, yours and ours.
+"""Run a real ``voxrelay serve`` for tests, yours and ours, as a subprocess or in-process.
 
 ``LocalServer`` starts the server in a subprocess on a free loopback port with the projects
 and numbers you give, waits until it answers, and stops it on exit. It can place
@@ -17,6 +17,18 @@ A pytest fixture is one line: ``yield from LocalServer.fixture()`` in a fixture 
 SIP: ``.sip_port`` is a free port; ``sip_users={"alice": {"password": "...", "number": "+1555..."}}``
 adds registrar users, ``sip_settings`` more ``[sip]`` keys, ``sip_host``/``rtp_host`` the
 addresses SIP and RTP bind (default: 127.0.0.1).
+
+``InProcessServer`` (from ``voxrelay.inprocess``, re-exported here) runs the same app in the
+test's own event loop instead: RELAY sessions over an in-memory WebSocket (both dialects),
+REST through ``httpx.ASGITransport`` with Basic auth, and calls with real media from a
+virtual phone on loopback SIP/RTP (``call_in``). No subprocess and no HTTP port, so command
+handlers get fast unit tests::
+
+    async with InProcessServer() as server:
+        app = await server.session(contexts=["default"])
+        call = await server.call_in(app)                   # a phone calls in, app answers
+        await app.execute("calling.play", {**call.ids, "control_id": "p1", "play": [...]})
+        await app.wait_event("calling.call.play", control_id="p1", state="finished")
 """
 
 from __future__ import annotations
@@ -35,6 +47,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from voxrelay.inprocess import (
+    InProcessServer,
+    PhoneCall,
+    RelayEvent,
+    RelayRpcError,
+    RelayTestSession,
+)
+
+__all__ = [
+    "DEFAULT_NUMBERS",
+    "InProcessServer",
+    "LocalServer",
+    "PhoneCall",
+    "RelayEvent",
+    "RelayRpcError",
+    "RelayTestSession",
+    "free_port",
+]
 
 DEFAULT_NUMBERS = {
     "+15550100001": "office",

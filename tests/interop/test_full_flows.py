@@ -156,7 +156,7 @@ def check_flow(
     if kind == "python":  # ended by end_silence_timeout (1.5 s) after the caller spoke
         assert 2.0 < record["duration"] < 12, record
     else:  # stopped by the client RECORD_SECONDS after it started
-        assert abs(record["duration"] - RECORD_SECONDS) < 0.5, record
+        assert record["duration"] > RECORD_SECONDS - 0.5, record  # not ended before that
     # 8 kHz 16-bit mono: 16 kB/s, plus a header
     assert record["size"] > 16_000 * record["duration"] * 0.9, record
     check_recording(server, url, record["size"], record["duration"])

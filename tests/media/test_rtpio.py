@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.media.test_leg import Tape, dominant_hz
+from tests.wire import until
 from voxrelay.media import rtpio
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import PCMU
@@ -46,15 +48,16 @@ async def test_two_legs_talk_through_one_set_and_the_callee_latches(sockets: Rtp
     clock = MediaClock()
     clock.subscribe(batch.tick)
     clock.start()
-    await asyncio.sleep(1.5)
+    await until(lambda: not a.players and not b.players, timeout=20)  # both played to the end
+    marks = [(tape, len(tape.heard) + 10) for tape in (tape_a, tape_b)]
+    await until(lambda: all(len(tape.heard) >= mark for tape, mark in marks))  # all arrived
     await clock.stop()
     assert hb.remote == ha.local  # symmetric RTP (RFC 4961)
     assert abs(dominant_hz(tape_b.audio()) - 1000) < 10
     assert abs(dominant_hz(tape_a.audio()) - 440) < 10
-    assert b.jitter.stats.played >= 45 and b.jitter.stats.late == 0
-    # the arrival times the set reports are the monotonic clock's: the RFC 3550 jitter of
-    # packets sent every 20 ms over loopback stays within a few ms
-    assert b.stats()["jitter_ms"] < 5
+    for tape in (tape_a, tape_b):  # each heard the other's whole 1 s tone: 50 frames
+        loud = np.abs(tape.audio().reshape(-1, 160)).max(axis=1) > 1000
+        assert 48 <= loud.sum() <= 51, loud.sum()
     ha.close()
     hb.close()
     assert a.send is None and b.send is None
@@ -178,6 +181,7 @@ def test_a_closed_handle_frees_its_slot_and_drops_what_it_queued() -> None:
         listener.close()
 
 
+@pytest.mark.ci_may_skip  # IPv6 is the machine's, not a tool to install
 def test_ipv6_loopback(sockets: RtpSocketSet) -> None:
     try:
         probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)

@@ -20,6 +20,7 @@ from tests.test_play_e2e import (
     dominant_hz,
     level_db,
     phone_for,
+    tone_runs,
     window,
 )
 from tests.wire import WireClient
@@ -59,7 +60,6 @@ async def test_rest_seed_and_play_controls_on_a_live_call(
         await app.connect(server.project, server.token, ["default"])
         phone = asyncio.create_task(phone_for(server).call("default", max_duration=40))
         call_id = await answer_next(app)
-        t0 = asyncio.get_running_loop().time()
 
         # 1. the seed, unchanged but for import/address/call id: TTS plays to the caller
         output = await run_seed(server, call_id)
@@ -68,7 +68,6 @@ async def test_rest_seed_and_play_controls_on_a_live_call(
             "calling.call.play", control_id=seed_control, state="finished", timeout=15
         )
         assert finished["params"]["call_id"] == call_id  # the RELAY controller got them
-        t_seed_done = asyncio.get_running_loop().time() - t0
 
         # 2. REST controls on music the phone hears
         async with AsyncRestClient("your-project-id", "your-api-token", server.host) as rest:
@@ -82,18 +81,13 @@ async def test_rest_seed_and_play_controls_on_a_live_call(
             assert result["id"] == call_id and result["status"] == "answered"
             await app.wait_event("calling.call.play", control_id=control_id, state="playing")
             await asyncio.sleep(1.0)
-            now = asyncio.get_running_loop().time
             await rest.calling.play_pause(call_id, control_id=control_id)
-            t_pause = now() - t0
             await asyncio.sleep(1.0)
             await rest.calling.play_resume(call_id, control_id=control_id)
-            t_resume = now() - t0
             await asyncio.sleep(0.8)
             await rest.calling.play_volume(call_id, control_id=control_id, volume=-6.0)
-            t_volume = now() - t0
             await asyncio.sleep(0.8)
             await rest.calling.play_stop(call_id, control_id=control_id)
-            t_stop = now() - t0
             await app.wait_event("calling.call.play", control_id=control_id, state="finished")
             await asyncio.sleep(0.8)
             ended = await rest.calling.end(call_id)
@@ -103,17 +97,18 @@ async def test_rest_seed_and_play_controls_on_a_live_call(
 
     assert report.answered and report.end_reason == "hangup"
     heard = report.heard_after_answer()
-    # the seed's TTS: speech in the second before its play finished, silence before the seed
-    assert level_db(window(heard, t_seed_done - 1.0, t_seed_done - 0.3)) > -40
-    assert level_db(window(heard, 0.1, 0.4)) < -60
-    # paused: silence; resumed: the 600 Hz music, 6 dB quieter after the volume change
-    assert level_db(window(heard, t_pause + 0.2, t_resume - 0.2)) < -60
-    before = window(heard, t_resume + 0.15, t_volume - 0.1)
-    after = window(heard, t_volume + 0.2, t_stop - 0.1)
+    # the seed's TTS: speech before the music
+    (music_start, paused_at), (resumed_at, stopped_at) = tone_runs(heard, 600.0)
+    assert level_db(window(heard, 0.0, music_start)) > -40
+    # paused: silence; resumed: the 600 Hz music, 6 dB quieter after the volume change (at
+    # least 0.8 s after the resume, and 0.8 s before the stop)
+    assert level_db(window(heard, paused_at + 0.1, resumed_at - 0.1)) < -60
+    before = window(heard, resumed_at + 0.15, resumed_at + 0.7)
+    after = window(heard, stopped_at - 0.7, stopped_at - 0.1)
     assert abs(dominant_hz(before) - 600) < 15 and abs(dominant_hz(after) - 600) < 15
     assert abs((level_db(before) - level_db(after)) - 6.0) < 1.0
-    # stopped: silence until the hang-up
-    assert level_db(window(heard, t_stop + 0.2, t_stop + 0.7)) < -60
+    # stopped: silence until the hang-up (0.8 s later)
+    assert level_db(window(heard, stopped_at + 0.1, stopped_at + 0.7)) < -60
     # the webhook got the play's events, in the RELAY event shape
     for _ in range(50):
         if any(e["state"] == "finished" for e in webhook_site.events("calling.call.play")):

@@ -7,6 +7,7 @@ import json
 import random
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,20 +24,31 @@ def webhooks(transport: httpx.MockTransport, **kw: object) -> Webhooks:
 
 
 async def test_retried_with_backoff_until_delivered() -> None:
-    seen: list[float] = []
+    seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(asyncio.get_running_loop().time())
+        seen.append(request)
         return httpx.Response(503 if len(seen) < 3 else 204)
 
     hooks = webhooks(httpx.MockTransport(answer))
+    loop = asyncio.get_running_loop()
+    retries: list[float] = []  # the delays the retries were scheduled with
+    schedule = loop.call_later
+
+    def call_later(delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        if getattr(callback, "__self__", None) is hooks:
+            retries.append(delay)
+        return schedule(delay, callback, *args)
+
+    loop.call_later = call_later  # type: ignore[method-assign]
     assert hooks.send("http://127.0.0.1:9/hook", "p", "calling.call.play", {"state": "playing"})
     for _ in range(100):
         if hooks.delivered:
             break
         await asyncio.sleep(0.01)
+    loop.call_later = schedule  # type: ignore[method-assign]
     assert hooks.delivered == 1 and len(seen) == 3
-    assert seen[2] - seen[1] > seen[1] - seen[0]  # exponential
+    assert retries == [0.02, 0.04]  # exponential: first_delay, then twice that
 
 
 async def test_gives_up_after_max_attempts_and_never_on_4xx() -> None:

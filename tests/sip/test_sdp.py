@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voxrelay.sip.sdp import (
-    Negotiated,
-    SdpError,
-    SessionDescription,
-    answer,
-    offer,
-    read_answer,
-)
+from voxrelay.sip.offeranswer import Negotiated, answer, offer, read_answer
+from voxrelay.sip.sdp import SdpError, SessionDescription
 
 
 def crlf(text: str) -> bytes:

@@ -22,6 +22,11 @@ import soundfile
 
 from tests.wire import WireClient
 from voxrelay.media.sources import tone
+from voxrelay.phone import VirtualPhone
+from voxrelay.sip import offeranswer
+from voxrelay.sip.invite import InviteSession, InviteState
+from voxrelay.sip.message import Response
+from voxrelay.sip.useragent import UserAgent
 from voxrelay.testing import LocalServer, free_port
 
 SIPP = shutil.which("sipp")
@@ -78,7 +83,7 @@ def free_udp_pair() -> int:
 
 
 async def run_sipp(
-    server: LocalServer,
+    server: LocalServer | None,
     scenario: Path | str,
     tmp: Path,
     *args: str,
@@ -87,21 +92,23 @@ async def run_sipp(
     transport: str = "u1",
     calls: int = 1,
     timeout: float = 30.0,
+    port: int | None = None,
 ) -> SippRun:
-    """Run sipp against the server's SIP port until it ends (or ``timeout``; then kill it)."""
+    """Run sipp against the server's SIP port (or, with no server, as a callee on ``port``)
+    until it ends (or ``timeout``; then kill it)."""
     assert SIPP is not None
     path = scenario if isinstance(scenario, Path) else SCENARIOS / scenario
     stats = tmp / f"{path.stem}-stats.csv"
     errors = tmp / f"{path.stem}-errors.log"
     cmd = [
         SIPP,
-        f"127.0.0.1:{server.sip_port}",
+        *([f"127.0.0.1:{server.sip_port}"] if server is not None else []),
         "-sf", str(path),
         "-s", service,
         "-key", "caller", caller,
         "-i", "127.0.0.1",
         "-mi", "127.0.0.1",
-        "-p", str(free_port()),
+        "-p", str(port or free_port()),
         "-mp", str(free_udp_pair()),
         "-t", transport,
         "-m", str(calls),
@@ -407,6 +414,71 @@ async def test_reinvite_hold_and_resume(relay_server: LocalServer, tmp_path: Pat
         assert app.states(call_id) == ["ringing", "answered", "ending", "ended"]
     finally:
         await app.close()
+
+
+async def test_our_reinvite_holds_and_resumes_a_sipp_callee(tmp_path: Path) -> None:
+    # voxrelay's UA calls sipp, then modify()s the session: a=sendonly (hold), a=sendrecv
+    # (resume); sipp checks each offer and answers recvonly, then sendrecv
+    port = free_port()
+    sipp = asyncio.create_task(run_sipp(None, "uas_hold.xml", tmp_path, port=port, service="bob"))
+    ua = UserAgent("127.0.0.1", 0)
+    await ua.start()
+    try:
+        offer = offeranswer.offer("127.0.0.1", free_udp_pair(), session_id=4242)
+        session = await ua.invite(
+            f"sip:bob@127.0.0.1:{port}",
+            from_uri="sip:alice@127.0.0.1",
+            to_uri=f"sip:bob@127.0.0.1:{port}",
+            sdp=offer.serialize(),
+            host="127.0.0.1",
+            port=port,
+        )
+        answered, modified, ended = asyncio.Event(), asyncio.Queue[Response](), asyncio.Event()
+        session.on_answered = lambda s: answered.set()
+        session.on_modified = lambda s, r: modified.put_nowait(r)
+        session.on_ended = lambda s: ended.set()
+        await asyncio.wait_for(answered.wait(), 15)
+        directions = []
+        for version, direction in ((1, "sendonly"), (2, "sendrecv")):
+            again = offeranswer.offer(
+                "127.0.0.1", 40000, direction=direction, session_id=4242, session_version=version
+            )
+            session.modify(again.serialize())
+            response = await asyncio.wait_for(modified.get(), 10)
+            assert response.status == 200, response
+            assert state_of(session) is InviteState.CONFIRMED
+            neg = offeranswer.read_answer(session.local_sdp, session.remote_sdp)
+            directions.append(neg.direction)
+        assert directions == ["sendonly", "sendrecv"]  # sipp said recvonly, then sendrecv
+        session.hang_up()
+        await asyncio.wait_for(ended.wait(), 5)
+        run = await sipp
+        assert run.returncode == 0 and run.successful == 1 and run.failed == 0, str(run)
+    finally:
+        await ua.stop()
+        if not sipp.done():
+            sipp.cancel()
+
+
+async def test_the_virtual_phone_takes_hold_and_resume_from_a_sipp_callee(
+    tmp_path: Path,
+) -> None:
+    # sipp answers the phone's INVITE, re-INVITEs it with a=sendonly (the phone must answer
+    # a=recvonly) and a=sendrecv (answer a=sendrecv), then hangs up
+    port = free_port()
+    sipp = asyncio.create_task(
+        run_sipp(None, "uas_holds_caller.xml", tmp_path, port=port, service="+15550002222")
+    )
+    phone = VirtualPhone("http://127.0.0.1:9", "project", "PTtoken", sip=f"127.0.0.1:{port}")
+    report = await asyncio.wait_for(phone.call("default", max_duration=20), 30)
+    run = await sipp
+    assert run.returncode == 0 and run.successful == 1 and run.failed == 0, str(run)
+    assert [s.call_state for s in report.states] == ["created", "answered", "ending", "ended"]
+    assert report.end_reason == "hangup"
+
+
+def state_of(session: InviteSession) -> InviteState:
+    return session.state
 
 
 async def test_options_and_unknown_method(relay_server: LocalServer, tmp_path: Path) -> None:

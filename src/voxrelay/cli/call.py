@@ -10,8 +10,11 @@ the call was answered, 1 when it ended unanswered, 2 on a usage or connection er
 the server refuses the call (HTTP 401 or SIP 403 for wrong credentials). The SIP address
 comes from ``GET /api/virtual/sip`` unless ``--sip host:port`` gives it. Server
 address and credentials come from ``--host/--project/--token`` or the SDK's variables
-``SIGNALWIRE_SPACE``, ``SIGNALWIRE_PROJECT_ID``, ``SIGNALWIRE_API_TOKEN``
-(``SIGNALWIRE_RELAY_CA_FILE`` for a TLS server with a local CA).
+``SIGNALWIRE_SPACE``, ``SIGNALWIRE_PROJECT_ID``, ``SIGNALWIRE_API_TOKEN``. A loopback
+``--host host:port`` is reached over https when the server speaks TLS there, else http; a TLS
+server's certificate is checked against ``--ca`` (``SIGNALWIRE_RELAY_CA_FILE``) or else the
+local CA in ``--data-dir`` (``VOXRELAY_DATA_DIR``; the server's own default), and the
+system's CAs.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Annotated
 import typer
 
 from voxrelay.cli.phone_common import (
+    CaOption,
+    DataDirOption,
     DigitsAtOption,
     DigitsOption,
     HangupAfterOption,
@@ -48,6 +53,8 @@ def call(
     project: ProjectOption = None,
     token: TokenOption = None,
     sip: SipOption = None,
+    ca: CaOption = None,
+    data_dir: DataDirOption = None,
     play: PlayOption = None,
     say: SayOption = None,
     play_at: Annotated[float, typer.Option(help="Seconds after answer to start playing.")] = 0.0,
@@ -61,7 +68,7 @@ def call(
     max_duration: Annotated[float, typer.Option(help="Hang up after this many seconds.")] = 300.0,
 ) -> None:
     """Call into a context with a virtual phone and print the call's progress until it ends."""
-    phone = open_phone(host, project, token, sip)
+    phone = open_phone(host, project, token, sip, ca, data_dir)
     console.print(f"calling {to} from {from_} into context '{context}'")
     try:
         report = asyncio.run(

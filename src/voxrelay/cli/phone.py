@@ -6,7 +6,8 @@ only that project's ``calling.dial`` reaches it), answers each call after ``--an
 plays ``--play``/``--say``, presses ``--digits`` at ``--digits-at``, hangs up after
 ``--hangup-after`` (or when the app does), and writes what it heard to ``--record`` (with
 several ``--calls``, one file per call: ``heard-1.wav``, ``heard-2.wav``...). Exits 0 once
-``--calls`` calls were answered, 1 if one was not, 2 on a usage or connection error.
+``--calls`` calls were answered, 1 if one was not, 2 on a usage or connection error. The
+server is found and trusted as by ``voxrelay call`` (``--host``, ``--ca``, ``--data-dir``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Annotated
 import typer
 
 from voxrelay.cli.phone_common import (
+    CaOption,
+    DataDirOption,
     DigitsAtOption,
     DigitsOption,
     HangupAfterOption,
@@ -46,6 +49,8 @@ def phone(
     project: ProjectOption = None,
     token: TokenOption = None,
     sip: SipOption = None,
+    ca: CaOption = None,
+    data_dir: DataDirOption = None,
     calls: Annotated[int, typer.Option(min=1, help="Calls to take before exiting.")] = 1,
     answer_after: Annotated[float, typer.Option(help="Seconds of ringing before answering.")] = 1.0,
     play: PlayOption = None,
@@ -57,7 +62,7 @@ def phone(
     max_duration: Annotated[float, typer.Option(help="Longest a call may last, seconds.")] = 300.0,
 ) -> None:
     """Wait on a number with a virtual phone and take the calls apps make to it."""
-    device = open_phone(host, project, token, sip)
+    device = open_phone(host, project, token, sip, ca, data_dir)
     try:
         reports: list[PhoneReport] = asyncio.run(
             device.answer_calls(

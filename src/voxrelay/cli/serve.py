@@ -6,8 +6,9 @@ import asyncio
 import enum
 import gc
 import logging
+import socket
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 import uvicorn
@@ -23,6 +24,7 @@ from voxrelay.server.config import (
     load_config_file,
     local_project,
 )
+from voxrelay.server.listener import SniffingListener, bind_sockets
 from voxrelay.server.node import Node
 from voxrelay.server.tls import ensure_local_ca
 
@@ -36,9 +38,37 @@ class RtpIo(enum.StrEnum):
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, but RELAY clients hear ``signalwire.disconnect`` before sockets close."""
+    """uvicorn, but RELAY clients hear ``signalwire.disconnect`` before sockets close, and
+    with TLS one port serves TLS and plain connections alike (``voxrelay.server.listener``):
+    ``listen_sockets`` are then accepted on by a ``SniffingListener`` instead of uvicorn's
+    own ``loop.create_server``."""
 
     node: Node
+    listen_sockets: list[socket.socket] | None = None
+    tls_only: bool = False
+    first_byte_timeout: float = 10.0
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.listen_sockets is None or self.config.ssl is None:
+            await super().startup(sockets)
+            return
+        # Given no sockets, uvicorn runs the lifespan and opens no listener of its own.
+        await super().startup(sockets=[])
+        listener = SniffingListener(
+            self.listen_sockets,
+            self._protocol,
+            self.config.ssl,
+            tls_only=self.tls_only,
+            first_byte_timeout=self.first_byte_timeout,
+        )
+        listener.start()
+        self.servers.append(cast(Any, listener))  # uvicorn's shutdown closes and awaits it
+
+    def _protocol(self) -> asyncio.Protocol:
+        """uvicorn's HTTP protocol for one connection, made as uvicorn's startup makes it."""
+        return self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
 
     async def shutdown(self, sockets: Any = None) -> None:
         await self.node.shutdown()
@@ -76,12 +106,16 @@ def build_config(
     return cfg
 
 
-def print_banner(cfg: ServerConfig) -> None:
-    ws, http = ("wss", "https") if cfg.tls else ("ws", "http")
+def print_banner(cfg: ServerConfig, tls_only: bool = False) -> None:
     addr = f"{cfg.host}:{cfg.port}"
     console.print(f"[bold]voxrelay[/bold] listening on {addr}")
-    console.print(f"  RELAY WebSocket  {ws}://{addr}/")
-    console.print(f"  HTTP             {http}://{addr}/")
+    if not cfg.tls:
+        console.print(f"  RELAY WebSocket  ws://{addr}/")
+        console.print(f"  HTTP             http://{addr}/")
+    else:
+        plain = "plain connections refused" if tls_only else "ws:// and http:// too"
+        console.print(f"  RELAY WebSocket  wss://{addr}/  ({plain})")
+        console.print(f"  HTTP             https://{addr}/")
     for p in cfg.projects:
         console.print(f"  project          {p.id}")
         console.print(f"  token            {p.token}")
@@ -133,6 +167,19 @@ def serve(
     ] = False,
     tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate for wss/https.")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key for wss/https.")] = None,
+    tls_only: Annotated[
+        bool,
+        typer.Option(
+            help="Refuse plain ws/http connections (implies --tls); else both are served."
+        ),
+    ] = False,
+    first_byte_timeout: Annotated[
+        float,
+        typer.Option(
+            help="With TLS: close a connection that sends nothing, or does not finish its "
+            "TLS handshake, within this many seconds."
+        ),
+    ] = 10.0,
     resume_grace: Annotated[
         float, typer.Option(help="Seconds a dropped session may resume.")
     ] = 60.0,
@@ -183,7 +230,7 @@ def serve(
         project=project,
         token=token,
         config=config,
-        tls=tls,
+        tls=tls or tls_only,
         tls_cert=tls_cert,
         tls_key=tls_key,
         host=host,
@@ -201,8 +248,15 @@ def serve(
         rtp_io=rtp_io.value,
     )
     cfg.sip.host, cfg.sip.port, cfg.sip.enabled = sip_host or cfg.sip.host, sip_port, sip
+    listen_sockets = None
+    if cfg.tls:  # one port for TLS and plain: uvicorn gets its connections sniffed
+        try:
+            listen_sockets = bind_sockets(cfg.host, cfg.port)
+        except OSError as exc:
+            console.print(f"[red]cannot listen on {cfg.host}:{cfg.port}: {exc}")
+            raise typer.Exit(1) from None
     app = create_app(cfg)
-    print_banner(cfg)
+    print_banner(cfg, tls_only)
     try:
         import uvloop  # noqa: F401
 
@@ -226,6 +280,8 @@ def serve(
     )
     server = _Server(uconfig)
     server.node = app.state.node
+    server.listen_sockets = listen_sockets
+    server.tls_only, server.first_byte_timeout = tls_only, first_byte_timeout
     tune_gc()
     server.run()
 

@@ -1,4 +1,4 @@
-"""Authentication of `signalwire.connect` and HTTP Basic credentials (DESIGN.md, Security).
+"""Authentication of `signalwire.connect` and HTTP Basic credentials (ARCHITECTURE.md, Security).
 
 Project/token pairs are compared in constant time. A JWT (HS256, signed with the project's
 token, claims ``project`` and optional ``scopes``/``exp``) is accepted in place of the token.

@@ -6,22 +6,35 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from voxrelay.protocol.models import Device
 from voxrelay.protocol.states import EndReason
 from voxrelay.server.audio import AudioLoader
 from voxrelay.server.auth import Authenticator
+from voxrelay.server.calls import Call
 from voxrelay.server.calls.registry import CallRegistry
 from voxrelay.server.calls.routing import CallRouter
-from voxrelay.server.config import ServerConfig
+from voxrelay.server.config import ServerConfig, SipConfig
 from voxrelay.server.media import MediaEngine
 from voxrelay.server.recordings import RecordingStore
-
-if TYPE_CHECKING:
-    from voxrelay.server.sip_service import SipService
 from voxrelay.server.sessions import SessionRegistry
+from voxrelay.sip.useragent import UserAgent
 
 log = logging.getLogger(__name__)
+
+
+class SipPort(Protocol):
+    """What the node and its handlers use of its SIP service (``server.sip_service``, which
+    needs the node: the service depends on this, never the other way round)."""
+
+    host: str
+    config: SipConfig
+    ua: UserAgent
+
+    async def dial(self, leg: Call, device: Device, timeout: float) -> bool: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -36,7 +49,7 @@ class Node:
     media: MediaEngine = field(init=False)
     audio: AudioLoader = field(init=False)
     recordings: RecordingStore = field(init=False)
-    sip: SipService | None = None  # started by the app when SIP is enabled
+    sip: SipPort | None = None  # started by the app when SIP is enabled
     background: set[asyncio.Task[object]] = field(default_factory=set)
     connections: set[Any] = field(default_factory=set)
     shutting_down: bool = False

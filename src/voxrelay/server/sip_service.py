@@ -36,12 +36,15 @@ from voxrelay.protocol.states import CallState, Direction, EndReason
 from voxrelay.server.calls import Call
 from voxrelay.server.media import MediaError
 from voxrelay.server.node import Node
-from voxrelay.sip import sdp
+from voxrelay.sip import offeranswer
 from voxrelay.sip.digest import DigestError
+from voxrelay.sip.invite import Event as SipEvent
+from voxrelay.sip.invite import InviteSession as SipCall
+from voxrelay.sip.invite import InviteState as SipState
 from voxrelay.sip.message import SipParseError, SipUri
 from voxrelay.sip.registrar import Aor, Registrar
-from voxrelay.sip.useragent import CallState as SipState
-from voxrelay.sip.useragent import SipCall, UserAgent
+from voxrelay.sip.sdp import SdpError, SessionDescription
+from voxrelay.sip.useragent import UserAgent
 
 log = logging.getLogger(__name__)
 NUMBER = re.compile(r"^\+?[0-9*#]{2,32}$")
@@ -67,27 +70,21 @@ class SipLink:
 
     def on_state(self, call: Call) -> None:
         sip = self.sip
-        if sip.state is SipState.TERMINATED:
+        if not sip.active:
             return
-        if call.state is CallState.RINGING and sip.role == "uas":
+        if call.state is CallState.RINGING and sip.allows(SipEvent.RING):
             sip.ring()
-        elif call.state is CallState.ANSWERED and sip.role == "uas":
+        elif call.state is CallState.ANSWERED and sip.allows(SipEvent.ANSWER):
             sip.answer(self.answer_sdp)
         elif not call.active:
-            reason = call.end_reason or EndReason.HANGUP
-            if sip.state is SipState.CONFIRMED or sip.role == "uac":
-                sip.hang_up()
-            else:
-                sip.reject(REJECT.get(reason, 480))
+            sip.hang_up(REJECT.get(call.end_reason or EndReason.HANGUP, 480))
 
     def early_media(self, call: Call) -> None:
         """183 Session Progress with our SDP answer (RFC 3261 §13.3.1.1): the phone plays
         what we send before the 200 (ringback, announcements). The 200 repeats the SDP."""
-        sip = self.sip
-        waiting = sip.role == "uas" and sip.state in (SipState.INCOMING, SipState.EARLY)
-        if waiting and self.answer_sdp and not self.early:
+        if self.sip.allows(SipEvent.RING) and self.answer_sdp and not self.early:
             self.early = True
-            sip.ring(self.answer_sdp)
+            self.sip.ring(self.answer_sdp)
 
     def _sip_ended(self, sip: SipCall) -> None:
         if not self.call.active:
@@ -109,10 +106,15 @@ class SipLink:
         host, port = media.transport.local
         self.version += 1
         try:
-            neg = sdp.answer(
-                offer, host, port, supported=[media.leg.codec.name], session_version=self.version
+            neg = offeranswer.answer(
+                offer,
+                host,
+                port,
+                supported=[media.leg.codec.name],
+                session_id=offeranswer.session_id_of(sip.local_sdp),
+                session_version=self.version,
             )
-        except sdp.SdpError:
+        except SdpError:
             return None
         self.service.node.media.connect(self.call, neg)
         return neg.answer_sdp
@@ -206,13 +208,15 @@ class SipService:
         return [("WWW-Authenticate", value) for value in values]
 
     async def _take_incoming(self, sip_call: SipCall) -> None:
+        if not sip_call.allows(SipEvent.REJECT):  # cancelled before this task ran
+            return
         where = self.authorize(sip_call)
         if where is None:
             return
         project, context = where
         try:
-            neg = sdp.answer(sip_call.remote_sdp, self.node.media.host, 9)
-        except sdp.SdpError as exc:
+            neg = offeranswer.answer(sip_call.remote_sdp, self.node.media.host, 9)
+        except SdpError as exc:
             log.info("INVITE %s: %s", sip_call.call_id, exc)
             sip_call.reject(488)
             return
@@ -232,10 +236,11 @@ class SipService:
         try:
             answer = await node.media.attach(call, neg)
         except MediaError:
-            sip_call.reject(503)
+            if sip_call.allows(SipEvent.REJECT):
+                sip_call.reject(503)
             call.hang_up(EndReason.ERROR)
             return
-        final = sdp.answer(
+        final = offeranswer.answer(
             sip_call.remote_sdp, answer.rtp_host, answer.rtp_port, supported=[neg.codec]
         )
         link.answer_sdp = final.answer_sdp
@@ -302,7 +307,9 @@ class SipService:
             ours = await media.attach(leg, None, codecs=_codecs(params.get("codecs")))
         except MediaError:
             return False
-        offer = sdp.offer(ours.rtp_host, ours.rtp_port, codecs=_codecs(params.get("codecs")))
+        offer = offeranswer.offer(
+            ours.rtp_host, ours.rtp_port, codecs=_codecs(params.get("codecs"))
+        )
         from_number = str(params.get("from") or params.get("from_number") or "voxrelay")
         from_uri = (
             from_number if from_number.startswith("sip") else f"sip:{from_number}@{self.host}"
@@ -342,22 +349,22 @@ class SipService:
         )
         return True
 
-    def _progress(self, leg: Call, offer: sdp.SessionDescription, response: Any) -> None:
+    def _progress(self, leg: Call, offer: SessionDescription, response: Any) -> None:
         if response.body:
             self._connect(leg, offer, response.body)
         if leg.state is CallState.CREATED:
             leg.transition(CallState.RINGING)
 
-    def _answered(self, leg: Call, offer: sdp.SessionDescription, sip_call: SipCall) -> None:
+    def _answered(self, leg: Call, offer: SessionDescription, sip_call: SipCall) -> None:
         if sip_call.remote_sdp:
             self._connect(leg, offer, sip_call.remote_sdp)
         if leg.active:
             leg.transition(CallState.ANSWERED)
 
-    def _connect(self, leg: Call, offer: sdp.SessionDescription, answer: bytes) -> None:
+    def _connect(self, leg: Call, offer: SessionDescription, answer: bytes) -> None:
         try:
-            neg = sdp.read_answer(offer, answer)
-        except sdp.SdpError as exc:
+            neg = offeranswer.read_answer(offer, answer)
+        except SdpError as exc:
             log.info("bad SDP answer on %s: %s", leg.call_id, exc)
             return
         self.node.media.connect(leg, neg)

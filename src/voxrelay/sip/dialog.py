@@ -101,6 +101,14 @@ class Dialog:
             headers.add("Content-Type", content_type)
         return Request(headers, body, method, self.remote_target)
 
+    def refresh_target(self, message: Request | Response) -> None:
+        """A target refresh (a re-INVITE, UPDATE or their 2xx; RFC 3261 §12.2): the peer's new
+        Contact becomes the remote target. A message without a usable Contact changes nothing."""
+        try:
+            self.remote_target = _contact_uri(message)
+        except SipParseError:
+            return
+
     def check_remote_cseq(self, request: Request) -> bool:
         """In-dialog request order (§12.2.2): False for an out-of-order request (answer 500)."""
         number = request.cseq[0]

@@ -9,7 +9,8 @@ re-challenge with ``stale=True`` and the phone retries without asking its user).
 nonce within its lifetime are not tracked here.
 
 Client side: ``authorization(challenge, method, uri, username, password)`` answers a
-challenge from a trunk (for the Authorization or Proxy-Authorization header).
+challenge from a trunk (for the Authorization or Proxy-Authorization header);
+``with_credentials(request, challenge, credentials, via)`` is the whole retried request.
 
 Time is passed in (``now``, seconds since the epoch) so that tests need no clock; it
 defaults to ``time.time()``.
@@ -26,6 +27,8 @@ import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from voxrelay.sip.message import Request, Response
 
 HASHES: dict[str, Callable[[bytes], str]] = {
     "MD5": lambda data: hashlib.md5(data).hexdigest(),
@@ -290,3 +293,26 @@ def authorization(
     if "opaque" in params:
         parts.append(f"opaque={_quote(params['opaque'])}")
     return "Digest " + ", ".join(parts)
+
+
+def with_credentials(
+    request: Request, challenge: Response, credentials: tuple[str, str] | None, via: str
+) -> Request | None:
+    """``request`` again answering a 401/407 ``challenge`` (RFC 3261 §22.2): Authorization (or
+    Proxy-Authorization) for ``credentials`` (username, password), the new top ``via`` (a new
+    branch) and CSeq + 1. None without credentials or a Digest challenge we can answer."""
+    header = "WWW-Authenticate" if challenge.status == 401 else "Proxy-Authenticate"
+    challenges = challenge.headers.get_all(header)
+    if credentials is None or not challenges:
+        return None
+    username, password = credentials
+    try:
+        value = authorization(challenges, request.method, request.uri, username, password)
+    except DigestError:
+        return None
+    headers = request.headers.copy()
+    headers.set("Via", via)
+    number, method = request.cseq
+    headers.set("CSeq", f"{number + 1} {method}")
+    headers.set("Authorization" if challenge.status == 401 else "Proxy-Authorization", value)
+    return Request(headers, request.body, request.method, request.uri)

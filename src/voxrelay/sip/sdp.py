@@ -1,17 +1,16 @@
-"""SDP (RFC 4566) and the offer/answer model (RFC 3264) for one audio stream. Sans-I/O.
+"""SDP syntax (RFC 4566): parse and serialize session descriptions. Sans-I/O.
 
 ``SessionDescription.parse(data)`` / ``.serialize()`` keep every line (unknown attributes and
-line types too) so a description round-trips. ``offer()`` builds our offer; ``answer()`` answers
-a remote offer (RFC 3264 §6) and ``read_answer()`` reads the answer to ours (§7); both return a
-``Negotiated`` with what the media leg needs. ``SdpError`` means nothing acceptable was offered
-or the description is malformed: a UAS answers 488 Not Acceptable Here.
+line types too) so a description round-trips; ``MediaDescription`` gives one m= section's
+formats, rtpmaps (with the RFC 3551 static defaults), fmtp, ptime and direction. What to offer
+and how to answer (RFC 3264) lives in ``voxrelay.sip.offeranswer``. ``SdpError`` means the
+description is malformed (or, from the negotiator, that nothing acceptable was offered: a UAS
+answers 488 Not Acceptable Here).
 """
 
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -35,8 +34,6 @@ STATIC_AUDIO: dict[int, tuple[str, int, int]] = {
     17: ("DVI4", 22050, 1),
     18: ("G729", 8000, 1),
 }
-RTP_PROFILES = ("RTP/AVP", "RTP/AVPF")  # what we can answer (no SRTP, no DTLS)
-TELEPHONE_EVENT = "telephone-event"
 MAX_LINES = 1000
 # RFC 4566 §5: session-level lines in this order, then each media section (m i c b k a).
 SESSION_ORDER = "vosiuepcbtrzka"
@@ -211,9 +208,9 @@ class MediaDescription(_Section):
         if len(parts) < 3:
             raise SdpError(f"malformed m= line {value[:60]!r}")
         port_text, _, count_text = parts[1].partition("/")
-        if not _is_number(port_text) or int(port_text) > 65535:
+        if not is_number(port_text) or int(port_text) > 65535:
             raise SdpError(f"bad port in m= line {value[:60]!r}")
-        if count_text and not _is_number(count_text):
+        if count_text and not is_number(count_text):
             raise SdpError(f"bad port count in m= line {value[:60]!r}")
         count = int(count_text) if count_text else None
         return cls(
@@ -236,7 +233,7 @@ class MediaDescription(_Section):
         """
         out = []
         for fmt in self.formats:
-            if _is_number(fmt) and int(fmt) <= 127:
+            if is_number(fmt) and int(fmt) <= 127:
                 try:
                     found = self.rtpmap(int(fmt))
                 except SdpError:
@@ -352,285 +349,16 @@ class SessionDescription(_Section):
         return MediaDescription(attributes=self.attributes).ptime
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """ASCII digits only, at most 10 of them (ports, payload types, counts)."""
     return text.isascii() and text.isdigit() and len(text) <= 10
 
 
 def _parse_rtpmap(value: str) -> RtpMap:
     pt_text, _, encoding = value.strip().partition(" ")
     bits = encoding.strip().split("/")
-    ok = _is_number(pt_text) and len(bits) in (2, 3) and bits[0] and _is_number(bits[1])
-    if not ok or (len(bits) == 3 and not _is_number(bits[2])):
+    ok = is_number(pt_text) and len(bits) in (2, 3) and bits[0] and is_number(bits[1])
+    if not ok or (len(bits) == 3 and not is_number(bits[2])):
         raise SdpError(f"malformed a=rtpmap {value[:60]!r}")
     channels = int(bits[2]) if len(bits) == 3 else 1
     return RtpMap(int(pt_text), bits[0], int(bits[1]), channels)
-
-
-# -- offer / answer ----------------------------------------------------------------------------
-
-
-# Our names for the codecs we offer, and their static payload types (RFC 3551).
-OUR_STATIC = {"PCMU": 0, "PCMA": 8}
-REVERSE = {
-    "sendrecv": "sendrecv",
-    "sendonly": "recvonly",
-    "recvonly": "sendonly",
-    "inactive": "inactive",
-}
-
-
-@dataclass
-class Negotiated:
-    """What the media leg needs once offer and answer are known.
-
-    ``direction`` is from our point of view: ``sendonly`` means we send and do not receive.
-    ``answer_sdp`` is the answer: the one we built (``answer()``) or the remote one
-    (``read_answer()``). ``on_hold`` is True when the remote side holds the stream
-    (its SDP says sendonly/inactive, or c=0.0.0.0; RFC 3264 §8.4): send no RTP to it then.
-    ``ptime`` is the packet time the remote side asked for (20 when it did not say).
-    """
-
-    codec: str
-    payload_type: int
-    clock_rate: int
-    telephone_event: int | None
-    remote_host: str
-    remote_port: int
-    direction: str
-    ptime: int
-    answer_sdp: bytes
-    on_hold: bool = False
-    rtcp_mux: bool = False
-    remote_rtcp_port: int = 0
-
-    @property
-    def sends(self) -> bool:
-        return self.direction in ("sendrecv", "sendonly") and not self.on_hold
-
-    @property
-    def receives(self) -> bool:
-        return self.direction in ("sendrecv", "recvonly")
-
-
-def offer(
-    host: str,
-    port: int,
-    codecs: Sequence[str] = ("PCMU", "PCMA"),
-    telephone_event: int | None = 101,
-    direction: str = "sendrecv",
-    session_id: int | None = None,
-    session_version: int = 0,
-    ptime: int = 20,
-    rtcp_mux: bool = False,
-) -> SessionDescription:
-    """Our offer: one audio stream (RFC 3264 §5). ``.serialize()`` it for the body.
-
-    Codecs are offered in the given order with their static PTs (PCMU 0, PCMA 8), then
-    telephone-event/8000 with ``fmtp 0-16`` on the dynamic PT ``telephone_event`` (None: no
-    RFC 4733 events). For a re-offer keep ``session_id`` and bump ``session_version``.
-    """
-    if direction not in DIRECTIONS:
-        raise SdpError(f"unknown direction {direction!r}")
-    if not codecs:
-        raise SdpError("no codecs to offer")
-    media = MediaDescription(media="audio", port=port, proto="RTP/AVP")
-    for name in codecs:
-        pt = OUR_STATIC.get(name.upper())
-        if pt is None:
-            raise SdpError(f"cannot offer codec {name!r}")
-        media.formats.append(str(pt))
-        media.attributes.append(("rtpmap", f"{pt} {name.upper()}/8000"))
-    if telephone_event is not None:
-        if not 96 <= telephone_event <= 127:
-            raise SdpError("telephone-event needs a dynamic payload type (96-127)")
-        media.formats.append(str(telephone_event))
-        media.attributes.append(("rtpmap", f"{telephone_event} {TELEPHONE_EVENT}/8000"))
-        media.attributes.append(("fmtp", f"{telephone_event} 0-16"))
-    media.attributes.append(("ptime", str(ptime)))
-    if rtcp_mux:
-        media.attributes.append(("rtcp-mux", None))
-    media.attributes.append((direction, None))
-    return _description(host, session_id, session_version, [media])
-
-
-def _description(
-    host: str, session_id: int | None, session_version: int, media: list[MediaDescription]
-) -> SessionDescription:
-    conn = Connection.for_host(host)
-    sid = str(session_id if session_id is not None else secrets.randbelow(2**31) + 1)
-    origin = Origin("voxrelay", sid, session_version, "IN", conn.addrtype, host)
-    return SessionDescription(connection=conn, origin=origin, name="voxrelay", media=media)
-
-
-def _as_description(sdp: bytes | str | SessionDescription) -> SessionDescription:
-    return sdp if isinstance(sdp, SessionDescription) else SessionDescription.parse(sdp)
-
-
-def _usable(media: MediaDescription) -> bool:
-    return media.media == "audio" and media.port != 0 and media.proto.upper() in RTP_PROFILES
-
-
-def _pick_codec(media: MediaDescription, supported: Iterable[str]) -> RtpMap | None:
-    """The first offered format (offer order) that we support, at its offered clock rate."""
-    wanted = {name.upper() for name in supported}
-    for rtpmap in media.rtpmaps():
-        if rtpmap.name.upper() in wanted and rtpmap.channels == 1 and rtpmap.clock_rate == 8000:
-            return rtpmap
-    return None
-
-
-def _pick_event(media: MediaDescription, clock_rate: int) -> RtpMap | None:
-    """telephone-event at the codec's clock rate (RFC 4733 §7.1.1)."""
-    return next((m for m in media.rtpmaps() if m.matches(TELEPHONE_EVENT, clock_rate)), None)
-
-
-def _intersect(a: str, b: str) -> str:
-    send = a in ("sendrecv", "sendonly") and b in ("sendrecv", "sendonly")
-    recv = a in ("sendrecv", "recvonly") and b in ("sendrecv", "recvonly")
-    return {(True, True): "sendrecv", (True, False): "sendonly", (False, True): "recvonly"}.get(
-        (send, recv), "inactive"
-    )
-
-
-def _remote_rtcp(media: MediaDescription, mux: bool) -> int:
-    value = media.attribute("rtcp")  # RFC 3605: a=rtcp:<port> [<nettype> <addrtype> <addr>]
-    if value is not None:
-        first = value.split()[0] if value.split() else ""
-        if _is_number(first) and 0 < int(first) < 65536:
-            return int(first)
-    return media.port if mux else media.port + 1
-
-
-def answer(
-    offer_sdp: bytes | str | SessionDescription,
-    host: str,
-    port: int,
-    supported: Sequence[str] = ("PCMU", "PCMA"),
-    session_id: int | None = None,
-    session_version: int = 0,
-    direction: str = "sendrecv",
-    ptime: int = 20,
-    telephone_event: bool = True,
-    rtcp_mux: bool = True,
-) -> Negotiated:
-    """Answer a remote offer (RFC 3264 §6): our RTP at ``host:port``.
-
-    The first usable audio stream (RTP/AVP or RTP/AVPF, port not 0) with a codec in
-    ``supported`` is accepted with that one codec (the first offered one we support) and
-    telephone-event at 8000 Hz if offered (its PT from the offer). Every other m= line is
-    answered with port 0, in order. ``direction`` is what we want; the answer is the reverse
-    of the offered direction narrowed to it. Raises SdpError when nothing matches (-> 488).
-    """
-    if direction not in DIRECTIONS:
-        raise SdpError(f"unknown direction {direction!r}")
-    remote = _as_description(offer_sdp)
-    chosen: tuple[int, RtpMap] | None = None
-    for index, media in enumerate(remote.media):
-        if _usable(media) and remote.connection_for(media) is not None:
-            codec = _pick_codec(media, supported)
-            if codec is not None:
-                chosen = (index, codec)
-                break
-    if chosen is None:
-        raise SdpError("no acceptable audio stream or codec in the offer")
-    index, codec = chosen
-    theirs = remote.media[index]
-    conn = remote.connection_for(theirs)
-    assert conn is not None
-    offered_direction = remote.direction_of(theirs)
-    ours = _intersect(REVERSE[offered_direction], direction)
-    event = _pick_event(theirs, codec.clock_rate) if telephone_event else None
-    mux = rtcp_mux and theirs.has("rtcp-mux")
-
-    answered: list[MediaDescription] = []
-    for i, media in enumerate(remote.media):
-        if i != index:
-            answered.append(
-                MediaDescription(
-                    media=media.media,
-                    port=0,
-                    proto=media.proto,
-                    formats=list(media.formats) or ["0"],
-                )
-            )
-            continue
-        mine = MediaDescription(media="audio", port=port, proto=media.proto)
-        mine.formats.append(str(codec.payload_type))
-        mine.attributes.append(("rtpmap", str(codec)))
-        if event is not None:
-            mine.formats.append(str(event.payload_type))
-            mine.attributes.append(("rtpmap", str(event)))
-            events = theirs.fmtp(event.payload_type) or "0-16"
-            mine.attributes.append(("fmtp", f"{event.payload_type} {events}"))
-        mine.attributes.append(("ptime", str(ptime)))
-        if mux:
-            mine.attributes.append(("rtcp-mux", None))
-        mine.attributes.append((ours, None))
-        answered.append(mine)
-    sdp = _description(host, session_id, session_version, answered)
-    on_hold = offered_direction in ("sendonly", "inactive") or conn.is_hold
-    return Negotiated(
-        codec=codec.name.upper(),
-        payload_type=codec.payload_type,
-        clock_rate=codec.clock_rate,
-        telephone_event=event.payload_type if event else None,
-        remote_host=conn.host,
-        remote_port=theirs.port,
-        direction=ours,
-        ptime=remote.ptime_of(theirs) or 20,
-        answer_sdp=sdp.serialize(),
-        on_hold=on_hold,
-        rtcp_mux=mux,
-        remote_rtcp_port=_remote_rtcp(theirs, mux),
-    )
-
-
-def read_answer(
-    offer_sdp: bytes | str | SessionDescription, answer_sdp: bytes | str | SessionDescription
-) -> Negotiated:
-    """Read the answer to our offer (RFC 3264 §7): codec, events, remote address, direction.
-
-    The first audio stream the answer accepts (port not 0) is used; its codec is the first
-    format of the answer that we offered (PTs as the answer lists them, which is what we send).
-    Raises SdpError if the answer does not match the offer (different number of m= lines),
-    rejects every audio stream of ours (port 0) or has no common codec.
-    """
-    ours = _as_description(offer_sdp)
-    theirs = _as_description(answer_sdp)
-    if len(ours.media) != len(theirs.media):
-        raise SdpError("the answer has a different number of m= lines than the offer")
-    rejected = False
-    for mine, media in zip(ours.media, theirs.media, strict=True):
-        if not _usable(mine):
-            continue
-        if media.port == 0:
-            rejected = True
-            continue
-        offered = {m.name.upper() for m in mine.rtpmaps() if m.name.lower() != TELEPHONE_EVENT}
-        codec = _pick_codec(media, offered)
-        conn = theirs.connection_for(media)
-        if codec is None or conn is None:
-            raise SdpError("no common codec (or no connection address) in the answer")
-        answered_direction = theirs.direction_of(media)
-        ours_direction = _intersect(REVERSE[answered_direction], ours.direction_of(mine))
-        event = (
-            _pick_event(media, codec.clock_rate) if _pick_event(mine, codec.clock_rate) else None
-        )
-        mux = media.has("rtcp-mux") and mine.has("rtcp-mux")
-        return Negotiated(
-            codec=codec.name.upper(),
-            payload_type=codec.payload_type,
-            clock_rate=codec.clock_rate,
-            telephone_event=event.payload_type if event else None,
-            remote_host=conn.host,
-            remote_port=media.port,
-            direction=ours_direction,
-            ptime=theirs.ptime_of(media) or 20,
-            answer_sdp=theirs.serialize(),
-            on_hold=conn.is_hold,
-            rtcp_mux=mux,
-            remote_rtcp_port=_remote_rtcp(media, mux),
-        )
-    if rejected:
-        raise SdpError("the answer rejected our audio stream")
-    raise SdpError("our offer has no audio stream")

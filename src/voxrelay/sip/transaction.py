@@ -47,6 +47,28 @@ class State(StrEnum):
     TERMINATED = "terminated"
 
 
+class Timers:
+    """Named one-shot timers over an injected ``schedule``: arming a name again replaces it."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self._handles: dict[str, Handle] = {}
+
+    def arm(self, name: str, delay: float, fn: Callable[[], None]) -> None:
+        self.disarm(name)
+        self._handles[name] = self.schedule(delay, fn)
+
+    def disarm(self, name: str) -> None:
+        handle = self._handles.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def clear(self) -> None:
+        for handle in self._handles.values():
+            handle.cancel()
+        self._handles.clear()
+
+
 class Transaction:
     """Common parts: state, timers, termination callback."""
 
@@ -57,28 +79,17 @@ class Transaction:
         self.reliable = reliable
         self.state = State.TRYING
         self.on_terminated: Callable[[Transaction], None] | None = None
-        self._timers: dict[str, Handle] = {}
+        self.timers = Timers(schedule)
 
     @property
     def branch(self) -> str:
         return Via.parse(self.request.header("Via")).branch
 
-    def _arm(self, name: str, delay: float, fn: Callable[[], None]) -> None:
-        self._disarm(name)
-        self._timers[name] = self.schedule(delay, fn)
-
-    def _disarm(self, name: str) -> None:
-        handle = self._timers.pop(name, None)
-        if handle is not None:
-            handle.cancel()
-
     def _terminate(self) -> None:
         if self.state is State.TERMINATED:
             return
         self.state = State.TERMINATED
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
+        self.timers.clear()
         if self.on_terminated is not None:
             self.on_terminated(self)
 
@@ -109,8 +120,8 @@ class ClientTransaction(Transaction):
         self.state = State.CALLING if self.invite else State.TRYING
         self.send(self.request)
         if not self.reliable:
-            self._arm("retransmit", T1, self._retransmit)
-        self._arm("timeout", 64 * T1, self._timeout)
+            self.timers.arm("retransmit", T1, self._retransmit)
+        self.timers.arm("timeout", 64 * T1, self._timeout)
 
     def _retransmit(self) -> None:
         if self.state in (State.CALLING, State.TRYING, State.PROCEEDING):
@@ -120,7 +131,7 @@ class ClientTransaction(Transaction):
             self._interval = self._interval * 2 if self.invite else min(self._interval * 2, T2)
             if self.state is State.PROCEEDING:
                 self._interval = T2
-            self._arm("retransmit", self._interval, self._retransmit)
+            self.timers.arm("retransmit", self._interval, self._retransmit)
 
     def _timeout(self) -> None:
         if self.state in (State.CALLING, State.TRYING, State.PROCEEDING):
@@ -129,7 +140,7 @@ class ClientTransaction(Transaction):
 
     def cancel_timeout(self) -> None:
         """An INVITE in proceeding waits for its final response as long as it takes (§17.1.1.2)."""
-        self._disarm("timeout")
+        self.timers.disarm("timeout")
 
     def receive(self, response: Response) -> None:
         status = response.status
@@ -144,25 +155,25 @@ class ClientTransaction(Transaction):
         if status < 200:
             if self.state is State.CALLING:
                 self.state = State.PROCEEDING
-                self._disarm("retransmit")
+                self.timers.disarm("retransmit")
             if self.state is State.PROCEEDING:
                 self.on_response(response)
         elif status < 300:
             if self.state in (State.CALLING, State.PROCEEDING):
                 self.state = State.ACCEPTED
-                self._disarm("retransmit")
-                self._disarm("timeout")
-                self._arm("M", 64 * T1, self._terminate)
+                self.timers.disarm("retransmit")
+                self.timers.disarm("timeout")
+                self.timers.arm("M", 64 * T1, self._terminate)
                 self.on_response(response)
             elif self.state is State.ACCEPTED:
                 self.on_response(response)  # a 2xx retransmission: the TU ACKs it again
         else:
             if self.state in (State.CALLING, State.PROCEEDING):
                 self.state = State.COMPLETED
-                self._disarm("retransmit")
-                self._disarm("timeout")
+                self.timers.disarm("retransmit")
+                self.timers.disarm("timeout")
                 self.send(ack_for(self.request, response))
-                self._arm("D", 0 if self.reliable else 32.0, self._terminate)
+                self.timers.arm("D", 0 if self.reliable else 32.0, self._terminate)
                 self.on_response(response)
             elif self.state is State.COMPLETED:
                 self.send(ack_for(self.request, response))
@@ -175,9 +186,9 @@ class ClientTransaction(Transaction):
             self.on_response(response)
             return
         self.state = State.COMPLETED
-        self._disarm("retransmit")
-        self._disarm("timeout")
-        self._arm("K", 0 if self.reliable else T4, self._terminate)
+        self.timers.disarm("retransmit")
+        self.timers.disarm("timeout")
+        self.timers.arm("K", 0 if self.reliable else T4, self._terminate)
         self.on_response(response)
 
     def transport_error(self) -> None:
@@ -199,6 +210,21 @@ def ack_for(invite: Request, response: Response) -> Request:
     headers.add("CSeq", f"{invite.cseq[0]} ACK")
     headers.add("Max-Forwards", "70")
     return Request(headers, b"", "ACK", invite.uri)
+
+
+def cancel_for(invite: Request) -> Request:
+    """The CANCEL of a pending INVITE (RFC 3261 §9.1): its Request-URI, top Via (so the same
+    branch), Route, From, To, Call-ID and CSeq number, with the method CANCEL."""
+    headers = Headers()
+    headers.add("Via", invite.headers.get_all("Via")[0])
+    for route in invite.headers.get_all("Route"):
+        headers.add("Route", route)
+    headers.add("Max-Forwards", "70")
+    headers.add("From", invite.header("From"))
+    headers.add("To", invite.header("To"))
+    headers.add("Call-ID", invite.call_id)
+    headers.add("CSeq", f"{invite.cseq[0]} CANCEL")
+    return Request(headers, b"", "CANCEL", invite.uri)
 
 
 def _synthetic(request: Request, status: int, reason: str) -> Response:
@@ -237,21 +263,21 @@ class ServerTransaction(Transaction):
             return
         if self.invite and status < 300:
             self.state = State.ACCEPTED  # RFC 6026: the TU retransmits the 2xx until ACKed
-            self._arm("L", 64 * T1, self._terminate)
+            self.timers.arm("L", 64 * T1, self._terminate)
         elif self.invite:
             self.state = State.COMPLETED
             if not self.reliable:
-                self._arm("G", T1, self._retransmit_final)
-            self._arm("H", 64 * T1, self._terminate)
+                self.timers.arm("G", T1, self._retransmit_final)
+            self.timers.arm("H", 64 * T1, self._terminate)
         else:
             self.state = State.COMPLETED
-            self._arm("J", 0 if self.reliable else 64 * T1, self._terminate)
+            self.timers.arm("J", 0 if self.reliable else 64 * T1, self._terminate)
 
     def _retransmit_final(self) -> None:
         if self.state is State.COMPLETED and self.last is not None:
             self.send(self.last)
             self._interval = min(self._interval * 2, T2)
-            self._arm("G", self._interval, self._retransmit_final)
+            self.timers.arm("G", self._interval, self._retransmit_final)
 
     def retransmission(self) -> None:
         """The request arrived again: answer it with the last response (if any)."""
@@ -266,8 +292,8 @@ class ServerTransaction(Transaction):
         """An ACK matching this INVITE transaction (non-2xx final: stop retransmitting)."""
         if self.state is State.COMPLETED and self.invite:
             self.state = State.CONFIRMED
-            self._disarm("G")
-            self._disarm("H")
-            self._arm("I", 0 if self.reliable else T4, self._terminate)
+            self.timers.disarm("G")
+            self.timers.disarm("H")
+            self.timers.arm("I", 0 if self.reliable else T4, self._terminate)
         elif self.state is State.ACCEPTED and self.on_ack is not None:
             self.on_ack(ack)
