@@ -12,13 +12,12 @@ import socket
 
 import pytest
 
-from tests.test_phone_sip import play_ringtone
+from tests.test_phone_sip import play_ringtone, raw_invite
 from tests.test_play_e2e import answer_next
 from tests.wire import WireClient
 from voxrelay.media.codecs import PCMU
 from voxrelay.protocol.sip import CONTEXT_HEADER
 from voxrelay.sip import offeranswer
-from voxrelay.sip.useragent import UserAgent
 from voxrelay.testing import LocalServer
 
 SILENT = PCMU.silence
@@ -32,21 +31,10 @@ async def payloads_heard(server: LocalServer, direction: str) -> list[bytes]:
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rtp.bind(("127.0.0.1", 0))
     rtp.setblocking(False)
-    ua = UserAgent("127.0.0.1", 0)
-    ua.credentials = lambda request: (server.project, server.token)
-    await ua.start()
+    offer = offeranswer.offer("127.0.0.1", rtp.getsockname()[1], ("PCMU",), direction=direction)
+    credentials = (server.project, server.token)
+    ua, call, _, _ = await raw_invite(server, [(CONTEXT_HEADER, "default")], credentials, offer)
     try:
-        offer = offeranswer.offer("127.0.0.1", rtp.getsockname()[1], ("PCMU",), direction=direction)
-        uri = f"sip:+15550002222@127.0.0.1:{server.sip_port}"
-        call = await ua.invite(
-            uri,
-            from_uri="sip:+15550001111@127.0.0.1",
-            to_uri=uri,
-            sdp=offer.serialize(),
-            host="127.0.0.1",
-            port=server.sip_port,
-            headers=[(CONTEXT_HEADER, "default")],
-        )
         call_id = await answer_next(app)
         await play_ringtone(app, call_id, "ring")
         call.hang_up()
