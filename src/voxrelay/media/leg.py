@@ -11,8 +11,9 @@ positions, are rows of numpy banks (``media.banks.Banks``): banks of its own unt
 an engine (``move_to``), the engine's while it is in one.
 
 ``apply(negotiated)`` sets what an SDP offer/answer agreed (RFC 3264): codec, RFC 4733
-telephone-event payload type (none: in-band DTMF detection instead), RTCP on the RTP port
-(RFC 5761) or none, mute when the stream is not to be sent, and the far end's address.
+telephone-event payload type (none: in-band DTMF detection instead, as for a leg made
+without one), RTCP on the RTP port (RFC 5761) or none, mute when the stream is not to be
+sent (recvonly, inactive, held), and the far end's address.
 
 Symmetric RTP (RFC 4961): packets go to where the far end's packets come from once any
 arrive. No packets for ``inactivity_timeout`` seconds while answered fires ``on_inactive``.
@@ -221,7 +222,9 @@ class Leg:
         or PCMA."""
         self.codec = codec_by_name(negotiated.codec)
         self.telephone_event = negotiated.telephone_event
-        if negotiated.telephone_event is None and self.inband is None:
+        if negotiated.telephone_event is not None:
+            self.inband = None  # keys come as RFC 4733 events
+        elif self.inband is None:
             self.inband = DtmfDetector()  # no RFC 4733: listen for in-band tones
         self.rtcp_interval_ticks = RTCP_INTERVAL_TICKS if negotiated.rtcp_mux else 0
         self.muted = not negotiated.sends
