@@ -1,7 +1,8 @@
 """Calls get media: a leg with its RTP socket, driven by the node's media clock.
 
-``MediaEngine.attach`` answers a media offer (the far end's RTP address and codecs) for a
-call: it picks the codec, opens an RTP port, and keeps the leg in the node's media engine
+``MediaEngine.attach`` gives a call a leg: with the codec, telephone-event, RTCP, direction
+and address an SDP negotiation agreed (an offer we answer), or with codecs to offer; it
+opens an RTP port and keeps the leg in the node's media engine
 (``voxrelay.media.engine.Engine``) until the call ends, when every component is finalised
 (recordings written) and the port closed. RELAY command modules find the leg and its
 components in ``call.media`` (``server.calls.media.CallMedia``). ``connect`` applies a
@@ -64,8 +65,8 @@ class MediaEngine:
         self.clock = MediaClock()
         self.sockets = _socket_set(config)
         log.info("RTP socket I/O: %s", "native batched" if self.sockets else "asyncio transports")
-        self.legs = Engine(self.sockets)  # every call's leg, ticked together
-        self.clock.subscribe(self.legs.tick)
+        self.engine = Engine(self.sockets)  # every call's leg, ticked together
+        self.clock.subscribe(self.engine.tick)
         self._draining: set[asyncio.Task[None]] = set()
 
     def choose_codec(self, offered: list[str]) -> Codec:
@@ -100,7 +101,7 @@ class MediaEngine:
         call.end_barrier = lambda done: self._drain(call, done)
         leg.on_inactive = lambda: _rtp_timeout(call)
         call.watchers.append(self._on_call_state)
-        self.legs.add(leg)
+        self.engine.add(leg)
         self.clock.start()
         host, port = transport.local
         return MediaAnswer(
@@ -120,7 +121,7 @@ class MediaEngine:
         if media is None:
             done()
             return
-        self.legs.discard(media.leg)
+        self.engine.discard(media.leg)
 
         async def drain_then_end() -> None:
             try:
@@ -135,7 +136,7 @@ class MediaEngine:
     def _on_call_state(self, call: Call) -> None:
         if call.ended and call.media is not None:
             media, call.media = call.media, None
-            self.legs.discard(media.leg)
+            self.engine.discard(media.leg)
             media.transport.close()
 
     async def stop(self) -> None:
