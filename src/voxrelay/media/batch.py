@@ -1,7 +1,8 @@
 """One media tick for many legs at once: receive, decode, gain, record, encode and send in
 single numpy calls.
 
-DESIGN.md's per-tick step, vectorised across legs. Each 20 ms tick ``tick_legs``:
+ARCHITECTURE.md "Media model": the per-tick step, vectorised across legs. Each 20 ms tick
+``tick_legs``:
 
 1. asks each leg's players for its outbound frame (``Leg.said_source``) and applies the
    volume gains of all legs in one multiply, into a (k, 160) int16 matrix ``said``;

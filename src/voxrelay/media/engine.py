@@ -1,6 +1,6 @@
 """The media engine: the one owner of a set of legs, their banks, their plan and their tick.
 
-DESIGN.md "Media model": one media clock per process ticks every 20 ms; each tick every
+ARCHITECTURE.md "Media model": one media clock per process ticks every 20 ms; each tick every
 active leg sends its frame, takes what arrived, feeds its components. ``Engine`` is what the
 clock ticks (subscribe ``Engine.tick``). It owns:
 
@@ -14,9 +14,9 @@ clock ticks (subscribe ``Engine.tick``). It owns:
 
 The per-tick work itself is ``media.batch.tick_legs``: vectorised across all legs.
 
-Routes (the next issues: bridges, conferences, forks) plug in here as routing between
-the engine's legs, not as new per-leg loops (DESIGN.md "Routing between legs"). A route is
-a row mapping over the engine's legs kept in the plan: a bridge says leg j's outbound frame
+Routes (the next issues: bridges, conferences, forks) plug in here as routing between the
+engine's legs, not as new per-leg loops. A route is a row mapping over the engine's legs
+kept in the plan: a bridge says leg j's outbound frame
 takes leg i's received frame (and the reverse), a conference sums its members' received
 frames and gives each the sum minus its own, a fork copies rows of the tick's ``heard`` or
 ``said`` matrix to a consumer. The engine will own the routes (adding or removing one is a

@@ -19,7 +19,7 @@ FRAME_SECONDS = FRAME / RATE
 def frames_of(seconds: float) -> int:
     """``seconds`` as a whole number of 20 ms frames, rounded to the nearest (0 or less: 0,
     which every timer counted in frames takes as "never"). The one conversion from seconds
-    (RELAY timeouts, DESIGN.md "Media model") to media time."""
+    (RELAY timeouts, ARCHITECTURE.md "Media model") to media time."""
     return max(0, round(seconds / FRAME_SECONDS))
 
 
