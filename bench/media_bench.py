@@ -9,7 +9,7 @@ The server side (``media_bench.py server``, started by the driver under ``taskse
 the real media engine on uvloop, with the GC tuned as ``voxrelay serve`` tunes it: N ``Leg``s
 (PCMU, telephone-event 101), each on its own UDP socket, read and written in batches by the
 ``RtpSocketSet`` of ``media.rtpio`` (``--io native``, the server's default) or through one
-uvloop transport per leg (``--io uvloop``), ticked by one ``LegBatch`` on one
+uvloop transport per leg (``--io uvloop``), ticked by one ``Engine`` on one
 ``MediaClock``; each leg has a ``Player`` looping a WAV
 file (decoded by ``sources.decode_audio``) and a ``Recorder`` (direction ``both``, WAV, in a
 temporary directory, finalised at the end; timeouts off so it records the whole run).
@@ -80,9 +80,9 @@ async def _serve(args: argparse.Namespace) -> None:
     import numpy as np
 
     from voxrelay.cli.serve import tune_gc
-    from voxrelay.media.batch import LegBatch
     from voxrelay.media.clock import MediaClock
     from voxrelay.media.codecs import PCMU
+    from voxrelay.media.engine import Engine
     from voxrelay.media.leg import Leg
     from voxrelay.media.player import Player
     from voxrelay.media.recorder import Recorder
@@ -114,8 +114,10 @@ async def _serve(args: argparse.Namespace) -> None:
         native = _NativeFloor(args.rtpio, args.n, args.host)
         legs.append(native)
         ports = native.ports
+    batch = Engine(sockets)  # legs join it before their components, as the server's do
     for i in range(0 if args.floor or native else args.n):
         leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0, name=f"leg{i}")
+        batch.add(leg)
         transport = await open_rtp(leg)
         player = Player(f"play{i}", [samples[(i * 160) % len(samples) :], samples], loop=0)
         recorder = Recorder(
@@ -143,9 +145,6 @@ async def _serve(args: argparse.Namespace) -> None:
         tick_spans.append(time.perf_counter() - started[0])
 
     clock.subscribe(tick_begin)
-    batch = LegBatch(sockets)
-    for leg in [] if args.floor or native else legs:
-        batch.add(leg)
     if native is not None:
         clock.subscribe(native.tick)
     elif args.floor:
@@ -255,6 +254,9 @@ class _NullLeg:
 
     def deliver(self, data: bytes, arrival: float | None = None) -> None:
         self.received += 1
+
+    def changed(self) -> None:
+        """Its socket came or went (nothing to re-plan: no engine ticks it)."""
 
     def tick(self, n: int) -> None:
         if self.send is not None:

@@ -5,7 +5,7 @@ the kernel's UDP work.
     .venv/bin/python bench/tick_bench.py --legs 200,1000 --ticks 500 --repeat 3
 
 N legs as in ``media_bench.py`` (PCMU with telephone-event, each playing a looping WAV and
-recording both directions to a WAV in a temporary directory) are ticked by one ``LegBatch``
+recording both directions to a WAV in a temporary directory) are ticked by one ``Engine``
 in this process, as fast as it goes. Its socket set is a stand-in: each tick's ``poll``
 returns one 20 ms PCMU packet per leg, with the arrival bunching of a real network
 (``--bunch``: the share of legs whose packet comes a tick late, with the next one, so they
@@ -37,8 +37,9 @@ sys.path.insert(0, str(HERE))
 
 from media_bench import _make_wav  # noqa: E402
 
-from voxrelay.media.batch import ROOM, LegBatch  # noqa: E402
+from voxrelay.media.batch import ROOM  # noqa: E402
 from voxrelay.media.codecs import PCMU  # noqa: E402
+from voxrelay.media.engine import Engine  # noqa: E402
 from voxrelay.media.leg import Leg  # noqa: E402
 from voxrelay.media.player import Player  # noqa: E402
 from voxrelay.media.recorder import Recorder  # noqa: E402
@@ -112,8 +113,10 @@ async def run(n: int, ticks: int, bunch: float, wav: Path, out: Path) -> dict[st
     samples = decode_audio(wav)
     legs: list[Leg] = []
     recorders: list[Recorder] = []
+    batch = Engine()  # legs join it before their components, as the server's do
     for i in range(n):
         leg = Leg(PCMU, telephone_event=101, inactivity_timeout=0, name=f"leg{i}")
+        batch.add(leg)
         leg.add_player(Player(f"play{i}", [samples[(i * 160) % len(samples) :], samples], loop=0))
         recorder = Recorder(
             f"rec{i}", out / f"leg{i}.wav", direction="both", initial_timeout=0,
@@ -125,9 +128,7 @@ async def run(n: int, ticks: int, bunch: float, wav: Path, out: Path) -> dict[st
     feed = Feed(legs, bunch)
     for leg in legs:
         leg.send = lambda data: None  # RTCP reports: dropped, as the feed drops RTP
-    batch = LegBatch(feed)
-    for leg in legs:
-        batch.add(leg)
+    batch.io = feed
     for k in range(50):  # warm up: jitter buffers fill, plans are made
         batch.tick(k)
     spans = []

@@ -19,6 +19,7 @@ from voxrelay.protocol.sip import CALL_ID_HEADER, CONTEXT_HEADER
 from voxrelay.sip import offeranswer, sdp
 from voxrelay.sip.invite import InviteSession as SipCall
 from voxrelay.sip.message import Response
+from voxrelay.sip.sdp import SessionDescription
 from voxrelay.sip.useragent import UserAgent
 from voxrelay.testing import LocalServer
 
@@ -55,13 +56,17 @@ async def play_ringtone(app: WireClient, call_id: str, control_id: str) -> None:
 
 
 async def raw_invite(
-    server: LocalServer, headers: list[tuple[str, str]], credentials: tuple[str, str] | None
+    server: LocalServer,
+    headers: list[tuple[str, str]],
+    credentials: tuple[str, str] | None,
+    offer: SessionDescription | None = None,
 ) -> tuple[UserAgent, SipCall, list[Response], asyncio.Event]:
-    """Our own UA sends an INVITE to the server; returns it with the responses it gets."""
+    """Our own UA sends an INVITE to the server (SDP ``offer``, default PCMU and PCMA on
+    port 40000); returns it with the responses it gets."""
     ua = UserAgent("127.0.0.1", 0)
     ua.credentials = (lambda request: credentials) if credentials else None
     await ua.start()
-    offer = offeranswer.offer("127.0.0.1", 40000)
+    offer = offer or offeranswer.offer("127.0.0.1", 40000)
     uri = f"sip:+15550002222@127.0.0.1:{server.sip_port}"
     call = await ua.invite(
         uri,

@@ -41,8 +41,9 @@ import numpy as np
 import soundfile
 
 from voxrelay.media.clock import MediaClock
-from voxrelay.media.codecs import PCMU, codec_by_name
-from voxrelay.media.digitsender import DigitSender
+from voxrelay.media.codecs import PCMU
+from voxrelay.media.digitsender import send_digits
+from voxrelay.media.engine import Engine
 from voxrelay.media.frames import RATE, Frame
 from voxrelay.media.leg import Leg
 from voxrelay.media.player import Player
@@ -391,7 +392,8 @@ def _host_port(text: str) -> tuple[str, int]:
 
 @dataclass
 class _Media:
-    """The phone's side of one call's media: a leg, its RTP socket and a media clock."""
+    """The phone's side of one call's media: a leg, its RTP socket, the media engine that
+    ticks the leg and its media clock."""
 
     leg: Leg
     transport: RtpTransport
@@ -404,8 +406,10 @@ class _Media:
         leg.add_listener(_Tape(report.frames))
         leg.on_digit = lambda digit: setattr(report, "digits_heard", report.digits_heard + digit)
         transport = await open_transport(leg, phone.rtp_host)
+        engine = Engine()
+        engine.add(leg)
         clock = MediaClock()
-        clock.subscribe(leg.tick)
+        clock.subscribe(engine.tick)
         try:
             yield cls(leg, transport, clock)
         finally:
@@ -413,12 +417,9 @@ class _Media:
             transport.close()
 
     def connect(self, neg: offeranswer.Negotiated) -> None:
-        """Send to where the negotiated SDP says, with its codec and event payload type."""
-        self.leg.codec = codec_by_name(neg.codec)
-        if neg.telephone_event is not None:
-            self.leg.telephone_event = neg.telephone_event
-        self.leg.rtcp_interval_ticks = 250 if neg.rtcp_mux else 0
-        self.transport.remote = (neg.remote_host, neg.remote_port)
+        """Use the negotiated SDP (``Leg.apply``: codec, telephone-event or in-band DTMF,
+        RTCP, mute when not sending, the far end's address)."""
+        self.leg.apply(neg, self.transport)
 
 
 class _Progress:
@@ -592,7 +593,7 @@ class _Plan:
             self._handles.append(loop.call_later(self.hangup_after, hang_up))
 
     def _press(self, digits: str) -> None:
-        self.leg.add_digit_sender(DigitSender("phone-keys", digits))
+        send_digits(self.leg, "phone-keys", digits)  # RFC 4733, else in-band tones
         self.report.digits_sent += digits
 
     def cancel(self) -> None:

@@ -1,7 +1,7 @@
 """The batched media tick does exactly what ticking each leg alone does.
 
 Two identical sets of legs get the same RTP packets; one set ticks leg by leg
-(``Leg.tick``), the other through a ``LegBatch``. Every datagram sent, every digit heard and
+(an ``Engine`` each), the other through one ``Engine``. Every datagram sent, every digit heard and
 every recording written must be identical: same bytes, same WAV samples.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from voxrelay.media.batch import LegBatch
 from voxrelay.media.codecs import PCMA, PCMU, Codec
 from voxrelay.media.digitsender import DigitSender
+from voxrelay.media.engine import Engine
 from voxrelay.media.frames import FRAME, Frame, gain, scale
 from voxrelay.media.leg import Leg
 from voxrelay.media.player import Player
@@ -162,9 +162,10 @@ def run(folder: Path, batched: bool) -> tuple[list[list[bytes]], list[str], list
     folder.mkdir()
     legs, sent, digits, recorders = build(folder)
     feeds = [inbound(leg.codec, i) for i, leg in enumerate(legs)]
-    batch = LegBatch()
-    for leg in legs:
-        batch.add(leg)
+    batch = Engine()
+    alone = [Engine() for _ in legs]
+    for leg, own in zip(legs, alone, strict=True):
+        (batch if batched else own).add(leg)
     for n in range(1, TICKS + 1):
         for leg, feed in zip(legs, feeds, strict=True):
             if n < 200 or n % 97 != 0:  # some loss on every leg, after the DTMF key
@@ -172,8 +173,8 @@ def run(folder: Path, batched: bool) -> tuple[list[list[bytes]], list[str], list
         if batched:
             batch.tick(n)
         else:
-            for leg in legs:
-                leg.tick(n)
+            for own in alone:
+                own.tick(n)
     for rec in recorders:
         rec.close()
     return sent, ["".join(d) for d in digits], recorders
@@ -210,7 +211,7 @@ def test_batched_tick_sends_records_and_detects_exactly_what_single_ticks_do(
 
 
 def test_legs_leave_and_join_the_batch() -> None:
-    batch = LegBatch()
+    batch = Engine()
     a, b = Leg(PCMU), Leg(PCMA)
     sent: dict[str, list[bytes]] = {"a": [], "b": []}
     a.send, b.send = sent["a"].append, sent["b"].append
@@ -258,7 +259,7 @@ def test_a_batch_sends_before_it_reads_the_sockets() -> None:
     leg = Leg(PCMU)
     leg.send = lambda data: None  # as a socket set's handle does
     io = _OrderedIO(leg)
-    batch = LegBatch(io)
+    batch = Engine(io)
     batch.tick(0)
     assert io.calls == ["poll"]
     batch.add(leg)
@@ -274,7 +275,7 @@ def test_changes_made_while_a_batch_runs_take_effect_at_the_next_tick(tmp_path: 
     leg.rtcp_interval_ticks = 0
     sent: list[bytes] = []
     leg.send = sent.append
-    batch = LegBatch()
+    batch = Engine()
     batch.add(leg)
     beep = tone((1000.0,), 1.0, level_dbfs=-10)
 

@@ -41,10 +41,9 @@ from voxrelay.media.collector import (
     ResultType,
     SpeechSpec,
     Timer,
-    frames_of,
 )
 from voxrelay.media.dtmf import digits_to_audio
-from voxrelay.media.frames import SILENCE, Frame, chunk
+from voxrelay.media.frames import SILENCE, Frame, chunk, frames_of
 from voxrelay.media.sources import synthesize
 from voxrelay.media.speech import Hypothesis, SpeechError, default_engine, jsgf, normalise
 

@@ -9,6 +9,7 @@ import numpy as np
 from tests.wire import until
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import PCMA, PCMU, Codec
+from voxrelay.media.engine import Engine
 from voxrelay.media.frames import RATE, Frame
 from voxrelay.media.leg import Leg
 from voxrelay.media.player import Player, PlayState
@@ -34,14 +35,21 @@ def dominant_hz(samples: Frame) -> float:
     return float(np.fft.rfftfreq(len(samples), 1 / RATE)[int(np.argmax(spectrum))])
 
 
+def engine_of(*legs: Leg) -> Engine:
+    """An engine ticking ``legs``."""
+    engine = Engine()
+    for leg in legs:
+        engine.add(leg)
+    return engine
+
+
 async def pair(codec: Codec) -> tuple[Leg, Leg, MediaClock, list[object]]:
     a, b = Leg(codec, name="a"), Leg(codec, name="b")
     ta = await open_transport(a, "127.0.0.1")
     tb = await open_transport(b, "127.0.0.1", remote=ta.local)
     ta.remote = tb.local
     clock = MediaClock()
-    clock.subscribe(a.tick)
-    clock.subscribe(b.tick)
+    clock.subscribe(engine_of(a, b).tick)
     clock.start()
     return a, b, clock, [ta, tb]
 
@@ -134,8 +142,9 @@ def test_a_player_removed_by_its_own_end_callback_does_not_break_the_leg() -> No
     leg = Leg(PCMU)
     leg.add_player(Player("p", [silence(0.02)], on_state=lambda p: leg.remove("p")))
     leg.add_player(Player("q", [tone((440.0,), 0.1)]))
+    engine = engine_of(leg)
     for n in range(8):
-        leg.tick(n)  # must not raise
+        engine.tick(n)  # must not raise
     assert leg.players == []
 
 
@@ -146,11 +155,12 @@ def test_inactivity_counts_from_the_legs_first_tick_not_the_clocks_start() -> No
     fired: list[int] = []
     now = [0]
     leg.on_inactive = lambda: fired.append(now[0])
+    engine = engine_of(leg)
     for n in range(100_000, 100_050):
         now[0] = n
-        leg.tick(n)
+        engine.tick(n)
     assert fired == []  # before the fix it hung up on its first tick
     for n in range(100_050, 100_060):
         now[0] = n
-        leg.tick(n)
+        engine.tick(n)
     assert fired == [100_051] and leg.silent_ticks() == 8

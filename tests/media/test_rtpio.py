@@ -15,9 +15,9 @@ import pytest
 from tests.media.test_leg import Tape, dominant_hz
 from tests.wire import until
 from voxrelay.media import rtpio
-from voxrelay.media.batch import LegBatch
 from voxrelay.media.clock import MediaClock
 from voxrelay.media.codecs import PCMU
+from voxrelay.media.engine import Engine
 from voxrelay.media.leg import Leg
 from voxrelay.media.player import Player
 from voxrelay.media.rtp import RtpStream
@@ -42,7 +42,7 @@ async def test_two_legs_talk_through_one_set_and_the_callee_latches(sockets: Rtp
     b.add_listener(tape_b)
     a.add_player(Player("pa", [tone((1000.0,), 1.0)]))
     b.add_player(Player("pb", [tone((440.0,), 1.0)]))
-    batch = LegBatch(sockets)
+    batch = Engine(sockets)
     batch.add(a)
     batch.add(b)
     clock = MediaClock()
@@ -75,7 +75,9 @@ def test_bad_datagrams_are_counted_and_dropped(sockets: RtpSocketSet) -> None:
         time.sleep(0.05)
         assert sockets.deliver() == 2
         assert sockets.invalid == 1 and len(leg.inbox) == 2
-        leg.tick(0)
+        engine = Engine()
+        engine.add(leg)
+        engine.tick(0)
         assert leg.invalid == 1 and leg.received == 1
     finally:
         peer.close()

@@ -1,7 +1,8 @@
 """One media tick for many legs at once: receive, decode, gain, record, encode and send in
 single numpy calls.
 
-DESIGN.md's per-tick step, vectorised across legs. Each 20 ms tick ``tick_legs``:
+ARCHITECTURE.md "Media model": the per-tick step, vectorised across legs. Each 20 ms tick
+``tick_legs``:
 
 1. asks each leg's players for its outbound frame (``Leg.said_source``) and applies the
    volume gains of all legs in one multiply, into a (k, 160) int16 matrix ``said``;
@@ -9,7 +10,7 @@ DESIGN.md's per-tick step, vectorised across legs. Each 20 ms tick ``tick_legs``
    packet in one call (``StreamBank.pack``) and sends them (legs saying nothing send encoded
    silence). Sending comes first, so the send times (RTP jitter) depend on nothing else
    the tick does, not even on how long reading the sockets takes;
-3. handles the datagrams that arrived since the last tick (a ``LegBatch`` reads its socket
+3. handles the datagrams that arrived since the last tick (the engine reads its socket
    set only now): plain 20 ms audio packets of a
    leg's codec go to the reception statistics and jitter buffers of all legs at once
    (``ReceptionBank``, ``JitterBank``), anything else to the leg's own ``receive``;
@@ -24,8 +25,8 @@ DESIGN.md's per-tick step, vectorised across legs. Each 20 ms tick ``tick_legs``
 What a listener or digit callback changes (stopping a player, queueing keys) takes effect
 from the next tick, as in a leg ticked alone. Rows a batch listener receives are views of
 matrices made for that tick and never reused, so keeping them is safe. ``TickPlan``
-(``media.plan``) keeps who does what between ticks. ``LegBatch`` is the set of legs one
-media clock drives; its legs' state lives in its banks.
+(``media.plan``) keeps who does what between ticks. ``media.engine.Engine`` owns the legs
+one media clock drives, their banks and this tick's plan.
 """
 
 from __future__ import annotations
@@ -36,11 +37,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voxrelay.media.frames import FRAME, SILENCE, Frame
-from voxrelay.media.jitterbuffer import Arrivals, JitterBank
+from voxrelay.media.jitterbuffer import Arrivals
 from voxrelay.media.plan import Matrix, TickPlan
-from voxrelay.media.player import ENDED, PLAYED, next_frames
-from voxrelay.media.rtcp import ReceptionBank
-from voxrelay.media.rtp import Datagrams, Headers, StreamBank
+from voxrelay.media.player import ENDED, PLAYED
+from voxrelay.media.rtp import Datagrams, Headers
 from voxrelay.media.soa import Ints
 
 if TYPE_CHECKING:
@@ -79,110 +79,21 @@ class BatchIO(Protocol):
         ...
 
 
-class LegBatch:
-    """The legs one media clock ticks together; subscribe ``tick`` to the clock.
-
-    With ``io`` (the legs' ``RtpSocketSet``), each tick reads the datagrams waiting on the
-    sockets and sends the tick's packets through it."""
-
-    def __init__(self, io: BatchIO | None = None) -> None:
-        self._legs: dict[int, Leg] = {}
-        self._index: dict[int, int] = {}  # id(leg) -> its position in the tick's list
-        self._list: list[Leg] = []
-        self._plan: TickPlan | None = None
-        self._mapped: Any = None  # the roles _owner_of_slot was made from
-        self._owner_of_slot = np.full(0, -1, dtype=np.int64)
-        self.io = io
-        self.jitter = JitterBank()
-        self.reception = ReceptionBank()
-        self.streams = StreamBank()
-
-    def add(self, leg: Leg) -> None:
-        """Tick ``leg`` with the others; its receive and send state moves into the batch's
-        banks."""
-        if id(leg) not in self._legs:
-            leg.jitter.move_to(self.jitter)
-            leg.reception.move_to(self.reception)
-            leg.stream.move_to(self.streams)
-            self._legs[id(leg)] = leg
-            self._changed()
-
-    def discard(self, leg: Leg) -> None:
-        """Stop ticking ``leg``; it keeps its state, in banks of its own."""
-        if self._legs.pop(id(leg), None) is not None:
-            leg.jitter.move_to(JitterBank(rows=1))
-            leg.reception.move_to(ReceptionBank(rows=1))
-            leg.stream.move_to(StreamBank(rows=1))
-            self._changed()
-
-    def _changed(self) -> None:
-        self._list = list(self._legs.values())
-        self._index = {id(leg): i for i, leg in enumerate(self._list)}
-        self._plan = None
-
-    def __len__(self) -> int:
-        return len(self._legs)
-
-    def __contains__(self, leg: object) -> bool:
-        return id(leg) in self._legs
-
-    def tick(self, n: int) -> None:
-        """Tick every leg once (the media clock's subscriber)."""
-        io = self.io
-        if self._list and self._plan is None:
-            self._plan = TickPlan(self._list, io.slots_of if io else None)
-        if io is None:
-            if self._list:
-                tick_legs(self._list, n, plan=self._plan)
-            return
-        if self._list:  # the legs send first, then the sockets are read (see tick_legs)
-            tick_legs(self._list, n, io, lambda: self._poll(io), self._plan)
-        else:
-            self._poll(io)  # datagrams of legs outside the batch
-        io.flush()  # what the tick sent after its audio (RTCP)
-
-    def _poll(self, io: BatchIO) -> Arrived:
-        slots, datagrams = io.poll()
-        return self._owners(io, slots, datagrams), datagrams
-
-    def _owners(self, io: BatchIO, slots: Ints, datagrams: Datagrams) -> Ints:
-        """Each datagram's leg position; datagrams for legs outside the batch are handed to
-        their receivers now, and cut-off ones (counted by the set) dropped: owner -1."""
-        owner = np.full(len(slots), -1, dtype=np.int64)
-        if self._list:
-            assert self._plan is not None
-            roles = self._plan.roles(self._list)
-            if roles is not self._mapped:  # the slot of each leg, as an array over slots
-                self._mapped = roles
-                self._owner_of_slot = np.full(io.capacity, -1, dtype=np.int64)
-                on_set = np.flatnonzero(roles.leg_slots >= 0)
-                self._owner_of_slot[roles.leg_slots[on_set]] = on_set
-            owner = self._owner_of_slot[slots]
-        stray = (owner < 0) | (datagrams.size < 0)
-        for k in np.flatnonzero(stray).tolist():
-            owner[k] = -1
-            receiver = io.receiver_of(int(slots[k]))
-            if datagrams.size[k] >= 0 and receiver is not None:
-                receiver.deliver(datagrams.bytes(k), float(datagrams.arrival[k]))
-        return owner
-
-
 def tick_legs(
     legs: Sequence[Leg],
     n: int,
+    plan: TickPlan,
     io: BatchIO | None = None,
     arrived: Arrived | Callable[[], Arrived] | None = None,
-    plan: TickPlan | None = None,
 ) -> None:
     """Advance ``legs`` by one 20 ms frame (tick number ``n``). See module docstring.
 
-    With ``io`` (the legs' socket set), packets of legs with a socket there are sent through
+    ``plan`` is the legs' (made for this list, kept between ticks by the engine). With
+    ``io`` (the legs' socket set), packets of legs with a socket there are sent through
     it. ``arrived`` is ``(owner, datagrams)``: datagrams read for the legs, datagram k for
     ``legs[owner[k]]`` (-1: none), besides what the legs' own inboxes hold; or a function
     that reads them, called once the packets are sent (so reading the sockets does not
-    delay the sends). ``plan`` is kept by a caller that ticks the same legs again
-    (``LegBatch``)."""
-    plan = plan or TickPlan(legs, io.slots_of if io else None)
+    delay the sends)."""
     said, said_row = _said(legs, plan)
     _send(legs, plan, said, said_row, io)  # first: the send times should not depend on the rest
     if io is not None:
@@ -214,39 +125,22 @@ def _finish(legs: Sequence[Leg], plan: TickPlan, n: int) -> None:
         send = legs[i].send
         if send is not None:
             send(legs[i].rtcp_report())
-    for members in plan.groups:
-        first = legs[int(members[0])]
-        rows = plan.reception_row[members]
-        bank = first.reception.bank
-        quiet = (roles.inactivity[members] > 0) & (
-            bank.tick[rows] - bank.last_rx_tick[rows] > roles.inactivity[members]
-        )
-        for i in members[quiet].tolist():
-            row = legs[i].reception.row
-            bank.last_rx_tick[row] = bank.tick[row]
-            callback = legs[i].on_inactive
-            if callback is not None:
-                callback()
-        first.stream.bank.advance(plan.stream_row[members], FRAME)
-
-
-_queued = [0]  # datagrams in all legs' inboxes
-
-
-def inbox_filled() -> None:
-    """A datagram went into a leg's inbox (``Leg.deliver``)."""
-    _queued[0] += 1
-
-
-def inbox_drained(count: int) -> None:
-    """``count`` datagrams left a leg's inbox."""
-    _queued[0] -= count
+    bank, rows = plan.banks.reception, plan.reception_row
+    quiet = (roles.inactivity > 0) & (bank.tick[rows] - bank.last_rx_tick[rows] > roles.inactivity)
+    for i in np.flatnonzero(quiet).tolist():
+        row = legs[i].reception.row
+        bank.last_rx_tick[row] = bank.tick[row]
+        callback = legs[i].on_inactive
+        if callback is not None:
+            callback()
+    plan.banks.streams.advance(plan.stream_row, FRAME)
 
 
 def _receive_inboxes(legs: Sequence[Leg], plan: TickPlan) -> None:
     """Datagrams the legs' transports queued (``Leg.deliver``) since the last tick. (Legs
     on a socket set have none: their datagrams come from its poll.)"""
-    if _queued[0] <= 0:
+    banks = plan.banks
+    if banks.queued <= 0:
         return
     owner: list[int] = []
     items: list[tuple[bytes, float]] = []
@@ -254,7 +148,7 @@ def _receive_inboxes(legs: Sequence[Leg], plan: TickPlan) -> None:
         if leg.inbox:
             owner.extend([i] * len(leg.inbox))
             items.extend(leg.inbox)
-            inbox_drained(len(leg.inbox))
+            banks.queued -= len(leg.inbox)
             leg.inbox = []
     if items:
         _receive(legs, plan, np.array(owner, dtype=np.int64), Datagrams.from_list(items, ROOM))
@@ -284,65 +178,47 @@ def _receive(legs: Sequence[Leg], plan: TickPlan, owner: Ints, datagrams: Datagr
     arrival = datagrams.arrival[fast]
     payload = datagrams.data[fast, 12:ROOM]
     counts = np.bincount(owner, minlength=len(legs))
-    for members in _split(plan.group[owner], len(plan.groups)):
-        o = owner[members]
-        first = legs[int(o[0])]
-        heard_from = np.unique(o)
-        rows = plan.reception_row[heard_from]
-        first.reception.bank.note(rows, counts[heard_from])
-        previous_tick = np.zeros(len(legs), dtype=np.int64)  # the tick they count in
-        previous_tick[heard_from] = first.reception.bank.tick[rows]
-        first.reception.bank.update(
-            plan.reception_row[o],
-            ssrc[members],
-            seq[members],
-            ts[members],
-            (arrival[members] * first.codec.clock_rate).astype(np.int64),
+    reception = plan.banks.reception
+    heard_from = np.unique(owner)
+    rows = plan.reception_row[heard_from]
+    reception.note(rows, counts[heard_from])
+    previous_tick = np.zeros(len(legs), dtype=np.int64)  # the tick they count in
+    previous_tick[heard_from] = reception.tick[rows]
+    reception.update(
+        plan.reception_row[owner],
+        ssrc,
+        seq,
+        ts,
+        (arrival * legs[int(owner[0])].codec.clock_rate).astype(np.int64),
+    )
+    plan.banks.jitter.put(
+        Arrivals(
+            plan.jitter_row[owner],
+            ssrc,
+            ts,
+            previous_tick[owner] * FRAME,
+            seq,
+            marker,
+            pt,
+            payload,
+            np.full(len(owner), FRAME, dtype=np.int64),
         )
-        first.jitter.bank.put(
-            Arrivals(
-                plan.jitter_row[o],
-                ssrc[members],
-                ts[members],
-                previous_tick[o] * FRAME,
-                seq[members],
-                marker[members],
-                pt[members],
-                payload[members],
-                np.full(len(o), FRAME, dtype=np.int64),
-            )
-        )
-
-
-def _split(labels: Ints, count: int) -> list[Ints | slice]:
-    """Index arrays of each label's entries (a full slice when there is one label)."""
-    if count == 1:
-        return [slice(None)]
-    return [np.flatnonzero(labels == g) for g in range(count)]
+    )
 
 
 def _take(legs: Sequence[Leg], plan: TickPlan, n: int) -> tuple[Matrix, list[int]]:
     """Each leg's frame for tick ``n`` from its jitter buffer, decoded where something
     listens: matrix rows with a zero row last; ``row[i]`` is leg i's or -1 (nothing)."""
-    for members in plan.groups:
-        legs[int(members[0])].reception.bank.start(plan.reception_row[members], n)
+    plan.banks.reception.start(plan.reception_row, n)
     roles = plan.roles(legs)
-    pieces: list[tuple[Ints, Matrix, Ints]] = []  # legs, their payloads, payload sizes
-    for members in plan.groups:
-        bank = legs[int(members[0])].jitter.bank
-        rows = plan.jitter_row[members]
-        got, slot = bank.get(rows)
-        want = got & roles.listening[members]
-        if want.any():
-            r, s = rows[want], slot[want]
-            pieces.append((members[want], bank.ring_payload[r, s, :FRAME], bank.ring_size[r, s]))
+    bank, rows = plan.banks.jitter, plan.jitter_row
+    got, slot = bank.get(rows)
+    want = got & roles.listening
     row_of = np.full(len(legs), -1, dtype=np.int64)
-    if not pieces:
+    if not want.any():
         return np.zeros((1, FRAME), dtype=np.int16), row_of.tolist()
-    if len(pieces) == 1:
-        hit, payload, size = pieces[0]
-    else:
-        hit, payload, size = (np.concatenate(column) for column in zip(*pieces, strict=True))
+    r, s = rows[want], slot[want]
+    hit, payload, size = np.flatnonzero(want), bank.ring_payload[r, s, :FRAME], bank.ring_size[r, s]
     heard = np.empty((len(hit) + 1, FRAME), dtype=np.int16)  # a zero row last
     heard[-1] = 0
     count = 0
@@ -369,7 +245,9 @@ def _said(legs: Sequence[Leg], plan: TickPlan) -> tuple[Matrix, list[int]]:
     k = len(roles.solo)
     factor = np.ones(k + 1)
     if k:  # a spare zero row after the players' frames: the usual said matrix
-        said, status, factor[:k] = next_frames(roles.solo_players, roles.solo_rows, spare=1)
+        bank = plan.banks.players
+        said, status = bank.next_frames(roles.solo_players, roles.solo_rows, spare=1)
+        factor[:k] = bank.factor[roles.solo_rows]
         played = np.flatnonzero(status == PLAYED)
         rows[roles.solo[played]] = played  # other rows are zeros, and unused
         for j in np.flatnonzero(status == ENDED).tolist():
@@ -433,11 +311,7 @@ def _send(
     for codec, members in roles.codecs:
         picked = np.isin(fast, members) if len(roles.codecs) > 1 else slice(None)
         payload[picked] = codec.encode_table.take(said[rows[picked]].view(np.uint16))
-    packets = np.empty((len(fast), ROOM), dtype=np.uint8)
-    for part in _split(plan.group[fast], len(plan.groups)):
-        m = fast[part]
-        bank = legs[int(m[0])].stream.bank
-        packets[part] = bank.pack(plan.stream_row[m], roles.payload_type[m], payload[part])
+    packets = plan.banks.streams.pack(plan.stream_row[fast], roles.payload_type[fast], payload)
     slots = roles.leg_slots[fast]
     native = slots >= 0
     if io is not None and native.any():

@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from voxrelay.media.frames import FRAME_SECONDS
+
 log = logging.getLogger(__name__)
 
-FRAME_SECONDS = 0.020
-FRAME_SAMPLES = 160
-SAMPLE_RATE = 8000
 
 Tick = Callable[[int], None]
 

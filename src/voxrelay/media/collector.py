@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, Protocol, TypeVar
 
-from voxrelay.media.frames import Frame
+from voxrelay.media.frames import Frame, frames_of
 from voxrelay.media.speech import (
     Hypothesis,
     Recognizer,
@@ -71,16 +71,10 @@ from voxrelay.media.vad import Vad
 
 log = logging.getLogger(__name__)
 
-FRAME_SECONDS = 0.020
 PREROLL_FRAMES = 10
 PARTIAL_EVERY = 25
 
 T = TypeVar("T")
-
-
-def frames_of(seconds: float) -> int:
-    """Seconds as a number of 20 ms frames (0 or less: 0, i.e. a timer that never fires)."""
-    return max(0, round(seconds / FRAME_SECONDS))
 
 
 class ResultType(StrEnum):

@@ -4,7 +4,8 @@ Each key is a 100 ms event (RFC 4733 §2.5.1: updates every packet time, then th
 packets) followed by 100 ms of normal audio; ``w`` waits 0.5 s and ``W`` 1 s, as RELAY
 ``send_digits`` defines them (reference §2.6). The leg asks ``next_step()`` each tick and
 sends an event packet instead of audio when it gets one. A peer without telephone-event gets
-the same keys in-band instead (``dtmf.digits_to_audio`` through a Player).
+the same keys in-band instead (``dtmf.digits_to_audio`` through a Player): ``send_digits``
+picks the way for a leg.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
-from voxrelay.media.dtmf import PAUSES_MS, telephone_event_packets
+from voxrelay.media.dtmf import PAUSES_MS, digits_to_audio, telephone_event_packets
+from voxrelay.media.player import Player
 
 KEY_MS = 100
 GAP_MS = 100
@@ -69,3 +72,34 @@ class DigitSender:
 
     def stop(self) -> None:
         self._steps.clear()
+
+
+class KeyedLeg(Protocol):
+    """What ``send_digits`` needs of a leg (``media.leg.Leg``)."""
+
+    @property
+    def telephone_event(self) -> int | None: ...
+
+    def add_digit_sender(self, sender: DigitSender) -> None: ...
+
+    def add_player(self, player: Player) -> None: ...
+
+
+def send_digits(
+    leg: KeyedLeg, control_id: str, digits: str, on_done: Callable[[], None] | None = None
+) -> DigitSender | Player:
+    """Send ``digits`` (0-9 * # A-D, ``w``/``W`` pauses) on ``leg`` under ``control_id``: as
+    RFC 4733 events when the leg has a telephone-event payload type, else as in-band tones
+    (a Player of ``dtmf.digits_to_audio``). ``on_done()`` once the last key has been sent.
+    Returns the component. ValueError for a bad character (``check_digits``)."""
+    if leg.telephone_event is not None:
+        sender = DigitSender(control_id, digits, (lambda _: on_done()) if on_done else None)
+        leg.add_digit_sender(sender)
+        return sender
+    player = Player(
+        control_id,
+        [digits_to_audio(check_digits(digits))],
+        on_state=(lambda p: None if p.active else on_done()) if on_done else None,
+    )
+    leg.add_player(player)
+    return player

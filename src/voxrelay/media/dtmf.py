@@ -45,6 +45,7 @@ import struct
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 import numpy as np
@@ -73,7 +74,7 @@ DIGITS: Final = "0123456789*#ABCD"
 
 FULL_SCALE_DBM0: Final = 3.14
 ZERO_DBM0_PEAK: Final = 32767.0 * 10.0 ** (-FULL_SCALE_DBM0 / 20.0)
-PAUSES_MS: Final = {"w": 500, "W": 1000}
+PAUSES_MS: Final = MappingProxyType({"w": 500, "W": 1000})
 
 _FloatArray = npt.NDArray[np.float64]
 _Int16Array = npt.NDArray[np.int16]
@@ -219,6 +220,8 @@ _GATE_RATIO: Final = _GATE_FRACTION / _HALF_POWER_TO_ENERGY
 _POWER_SUM: Final = np.zeros((4 * _N_FREQ, 8))
 for _part in range(4):
     _POWER_SUM[_part * _N_FREQ : _part * _N_FREQ + 8, :] = np.eye(8)
+for _table in (_FREQS, _ALL_FREQS, _ARG, _FIRST, _BLOCK_BASIS, _WINDOWS, _POWER_SUM):
+    _table.flags.writeable = False  # shared by every detector: read-only
 
 
 _NORMAL_TWIST: Final = 10 ** (MAX_NORMAL_TWIST_DB / 20)

@@ -12,6 +12,15 @@ RATE = 8000
 Frame = npt.NDArray[np.int16]
 SILENCE: Frame = np.zeros(FRAME, dtype=np.int16)
 SILENCE.flags.writeable = False
+FRAME_SECONDS = FRAME / RATE
+"""One frame's duration (0.02 s): the media clock's period."""
+
+
+def frames_of(seconds: float) -> int:
+    """``seconds`` as a whole number of 20 ms frames, rounded to the nearest (0 or less: 0,
+    which every timer counted in frames takes as "never"). The one conversion from seconds
+    (RELAY timeouts, ARCHITECTURE.md "Media model") to media time."""
+    return max(0, round(seconds / FRAME_SECONDS))
 
 
 def gain(db: float) -> float:

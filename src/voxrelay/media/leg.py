@@ -3,11 +3,17 @@
 Each media clock tick (20 ms) the leg mixes its players into the frame it sends (``said``)
 and sends one RTP packet, handles the datagrams that arrived since the last tick, takes one
 frame from its jitter buffer (``heard``) and hands both frames to its listeners (recorders,
-collectors, detectors). ``media.batch.tick_legs`` runs these steps for many legs at once;
-``tick`` runs them for this leg alone. Components attach under a ``control_id`` and report
-through their own callbacks; the leg knows nothing of RELAY. Its jitter buffer, reception
-statistics and RTP stream are rows of numpy banks (``media.soa``): one-row banks of its own
-while it is ticked alone, a ``LegBatch``'s banks while it is in one.
+collectors, detectors). A ``media.engine.Engine`` runs these steps for all its legs at
+once (``media.batch``); a leg does nothing by itself. Components attach under a
+``control_id`` and report through their own callbacks; the leg knows nothing of RELAY. Its
+jitter buffer, reception statistics and RTP stream, and its players' and recorders'
+positions, are rows of numpy banks (``media.banks.Banks``): banks of its own until it joins
+an engine (``move_to``), the engine's while it is in one.
+
+``apply(negotiated)`` sets what an SDP offer/answer agreed (RFC 3264): codec, RFC 4733
+telephone-event payload type (none: in-band DTMF detection instead, as for a leg made
+without one), RTCP on the RTP port (RFC 5761) or none, mute when the stream is not to be
+sent (recvonly, inactive, held), and the far end's address.
 
 Symmetric RTP (RFC 4961): packets go to where the far end's packets come from once any
 arrive. No packets for ``inactivity_timeout`` seconds while answered fires ``on_inactive``.
@@ -19,17 +25,16 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from voxrelay.media.batch import inbox_drained, inbox_filled, tick_legs
-from voxrelay.media.codecs import Codec
+from voxrelay.media.banks import Banks
+from voxrelay.media.codecs import Codec, codec_by_name
 from voxrelay.media.digitsender import DigitSender, Step
 from voxrelay.media.dtmf import DtmfDetector, DtmfEvent, TelephoneEventReceiver
-from voxrelay.media.frames import FRAME, SILENCE, Frame, mix
+from voxrelay.media.frames import FRAME, SILENCE, Frame, frames_of, mix
 from voxrelay.media.jitterbuffer import JitterBuffer
-from voxrelay.media.plan import TickPlan, legs_changed
 from voxrelay.media.rtcp import (
     ReceptionStats,
     ReportBlock,
@@ -44,6 +49,47 @@ log = logging.getLogger(__name__)
 
 INBOX_LIMIT = 64
 """Datagrams a leg queues between ticks before handling them at once (1.28 s of 20 ms RTP)."""
+RTCP_INTERVAL_TICKS = 250
+"""Ticks between a leg's RTCP reports: 5 s, RFC 3550 §6.2's minimum."""
+
+
+class Negotiated(Protocol):
+    """What ``Leg.apply`` takes from an SDP offer/answer (RFC 3264), as
+    ``voxrelay.sip.sdp.Negotiated`` has it: ``codec`` name (PCMU, PCMA), the RFC 4733
+    ``telephone_event`` payload type or None, the far end's RTP address, whether RTCP shares
+    the RTP port (RFC 5761) and whether we send (``sends``: False while the far end holds
+    or the direction is recvonly/inactive)."""
+
+    @property
+    def codec(self) -> str: ...
+
+    @property
+    def telephone_event(self) -> int | None: ...
+
+    @property
+    def remote_host(self) -> str: ...
+
+    @property
+    def remote_port(self) -> int: ...
+
+    @property
+    def rtcp_mux(self) -> bool: ...
+
+    @property
+    def sends(self) -> bool: ...
+
+
+class Link(Protocol):
+    """A leg's socket (``transport.RtpTransport``, ``rtpio.RtpHandle``): where it sends."""
+
+    remote: tuple[str, int] | None
+
+
+@runtime_checkable
+class Banked(Protocol):
+    """A component with rows of its own in the banks (players, recorders)."""
+
+    def move_to(self, banks: Banks) -> None: ...
 
 
 class Player(Protocol):
@@ -82,7 +128,7 @@ T = TypeVar("T")
 
 
 class _Setting(Generic[T]):
-    """A leg attribute the batched tick plans around: assigning it calls ``legs_changed``."""
+    """A leg attribute the batched tick plans around: assigning it tells the leg's banks."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = "_" + name
@@ -93,11 +139,12 @@ class _Setting(Generic[T]):
 
     def __set__(self, leg: Any, value: T) -> None:
         setattr(leg, self._name, value)
-        legs_changed()
+        leg.banks.changed()
 
 
 class Leg:
     """See module docstring. ``send`` is the transport's datagram writer (bytes -> None).
+    ``inactivity_timeout`` is in seconds (0: never).
 
     Change components through the methods (``add_player``, ``add_listener``, ``remove``...)
     and settings by assignment: the batched tick keeps a plan of who does what until then."""
@@ -120,10 +167,11 @@ class Leg:
         name: str = "",
     ) -> None:
         self.name = name
+        self.banks = Banks(rows=1)
         self.codec = codec
         self.telephone_event = telephone_event
-        self.stream = RtpStream(clock_rate=codec.clock_rate)
-        self.jitter = JitterBuffer(frame_samples=FRAME)
+        self.stream = RtpStream(clock_rate=codec.clock_rate, bank=self.banks.streams)
+        self.jitter = JitterBuffer(frame_samples=FRAME, bank=self.banks.jitter)
         self.players: list[Player] = []
         self.listeners: list[Listener] = []
         self.digit_listeners: list[DigitListener] = []
@@ -135,18 +183,53 @@ class Leg:
         self.inband = DtmfDetector() if telephone_event is None else None
         self.digit_senders: list[DigitSender] = []
         self._event_ts = 0
-        self.inactivity_ticks = int(inactivity_timeout / 0.02) if inactivity_timeout else 0
+        self.inactivity_ticks = frames_of(inactivity_timeout)
         self.active = True
         self.muted = False
         self.invalid = 0
-        self._alone: tuple[tuple[object, ...], TickPlan] | None = None  # plan for ``tick``
-        self.reception = ReceptionStats(codec.clock_rate)
+        self.reception = ReceptionStats(codec.clock_rate, bank=self.banks.reception)
         self.remote_report: ReportBlock | None = None  # what the far end says of our stream
         # An RTCP report every 5 s (RFC 3550 §6.2 minimum) on the RTP port (RFC 5761 mux);
         # 0 sends none (a peer that did not agree to rtcp-mux). Each leg reports at its own
         # phase of the interval, so a thousand legs do not all report on the same tick.
-        self.rtcp_interval_ticks = 250
-        self.rtcp_phase = random.randrange(self.rtcp_interval_ticks)
+        self.rtcp_interval_ticks = RTCP_INTERVAL_TICKS
+        self.rtcp_phase = random.randrange(RTCP_INTERVAL_TICKS)
+
+    def move_to(self, banks: Banks) -> None:
+        """Carry the leg's rows, its components' and its queued datagrams into ``banks``
+        (its engine's when it joins one, banks of its own when it leaves)."""
+        old = self.banks
+        if banks is old:
+            return
+        self.jitter.move_to(banks.jitter)
+        self.reception.move_to(banks.reception)
+        self.stream.move_to(banks.streams)
+        for component in [*self.players, *self.listeners]:
+            _move(component, banks)
+        old.queued -= len(self.inbox)
+        banks.queued += len(self.inbox)
+        self.banks = banks
+        old.changed()
+        banks.changed()
+
+    def changed(self) -> None:
+        """Something the tick plans around changed outside the leg (its socket)."""
+        self.banks.changed()
+
+    def apply(self, negotiated: Negotiated, link: Link | None = None) -> None:
+        """Use what SDP negotiation agreed (see module docstring); ``link``, the leg's
+        socket, then sends to the far end's address. KeyError for a codec other than PCMU
+        or PCMA."""
+        self.codec = codec_by_name(negotiated.codec)
+        self.telephone_event = negotiated.telephone_event
+        if negotiated.telephone_event is not None:
+            self.inband = None  # keys come as RFC 4733 events
+        elif self.inband is None:
+            self.inband = DtmfDetector()  # no RFC 4733: listen for in-band tones
+        self.rtcp_interval_ticks = RTCP_INTERVAL_TICKS if negotiated.rtcp_mux else 0
+        self.muted = not negotiated.sends
+        if link is not None:
+            link.remote = (negotiated.remote_host, negotiated.remote_port)
 
     # -- from the network -----------------------------------------------------------------
 
@@ -158,13 +241,13 @@ class Leg:
         delay the media clock's timer. Past ``INBOX_LIMIT`` datagrams (a leg no clock ticks)
         the queue is handled at once."""
         self.inbox.append((data, time.monotonic() if arrival is None else arrival))
-        inbox_filled()
+        self.banks.queued += 1
         if len(self.inbox) > INBOX_LIMIT:
             self._drain_inbox()
 
     def _drain_inbox(self) -> None:
         inbox, self.inbox = self.inbox, []
-        inbox_drained(len(inbox))
+        self.banks.queued -= len(inbox)
         for data, arrival in inbox:
             self.receive(data, arrival)
 
@@ -191,14 +274,7 @@ class Leg:
             except ValueError:
                 self.invalid += 1
 
-    # -- each tick (``batch.tick_legs`` drives these for many legs at once) ------------------
-
-    def tick(self, n: int) -> None:
-        """Advance one 20 ms frame, this leg alone (a ``LegBatch`` ticks many at once)."""
-        banks = (self.jitter.bank, self.reception.bank, self.stream.bank)
-        if self._alone is None or self._alone[0] != banks:  # where its rows are changed
-            self._alone = (banks, TickPlan((self,)))
-        tick_legs((self,), n, plan=self._alone[1])
+    # -- each tick (``batch.tick_legs`` drives these for all of an engine's legs) ------------
 
     def _note_received(self) -> int:
         """An RTP packet arrived; returns the tick it counts in."""
@@ -247,12 +323,12 @@ class Leg:
         """Detach a player that has ended."""
         if player in self.players:  # its end callback may have removed it already
             self.players.remove(player)
-            legs_changed()
+            self.banks.changed()
 
     def send_payload(self, payload: bytes | None) -> None:
         """Send one audio packet with ``payload`` (None: encoded silence)."""
         assert self.send is not None
-        data = _silence_of(self.codec) if payload is None else payload
+        data = self.codec.silence if payload is None else payload
         self.send(self.stream.pack(data, self.codec.payload_type))
 
     def send_frame(self, said: Frame) -> None:
@@ -318,13 +394,13 @@ class Leg:
             if step is not None:
                 return step
             self.digit_senders.pop(0)
-            legs_changed()
+            self.banks.changed()
         return None
 
     def add_digit_sender(self, sender: DigitSender) -> None:
         """Queue RFC 4733 keys; senders run one after another. Needs ``telephone_event``."""
         self.digit_senders.append(sender)
-        legs_changed()
+        self.banks.changed()
 
     def _digits(self, events: list[DtmfEvent]) -> None:
         for event in events:
@@ -336,12 +412,14 @@ class Leg:
     # -- components -----------------------------------------------------------------------
 
     def add_player(self, player: Player) -> None:
+        _move(player, self.banks)
         self.players.append(player)
-        legs_changed()
+        self.banks.changed()
 
     def add_listener(self, listener: Listener) -> None:
+        _move(listener, self.banks)
         self.listeners.append(listener)
-        legs_changed()
+        self.banks.changed()
 
     def add_digit_listener(self, listener: DigitListener) -> None:
         self.digit_listeners.append(listener)
@@ -350,19 +428,14 @@ class Leg:
         """Detach every component registered under ``control_id``."""
         self.players = [p for p in self.players if p.control_id != control_id]
         self.listeners = [c for c in self.listeners if c.control_id != control_id]
-        legs_changed()
+        self.banks.changed()
         self.digit_listeners = [c for c in self.digit_listeners if c.control_id != control_id]
         for sender in self.digit_senders:
             if sender.control_id == control_id:
                 sender.stop()
 
 
-_SILENCE_PAYLOADS: dict[str, bytes] = {}
-
-
-def _silence_of(codec: Codec) -> bytes:
-    """One frame of encoded silence per codec (idle legs send it every tick)."""
-    data = _SILENCE_PAYLOADS.get(codec.name)
-    if data is None:
-        data = _SILENCE_PAYLOADS[codec.name] = codec.encode(SILENCE)
-    return data
+def _move(component: object, banks: Banks) -> None:
+    """Carry a component's bank rows (players, recorders have them) into ``banks``."""
+    if isinstance(component, Banked):
+        component.move_to(banks)

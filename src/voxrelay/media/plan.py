@@ -2,11 +2,12 @@
 
 Per tick, ``media.batch`` works on arrays over all legs. ``TickPlan`` holds what would
 otherwise take a Python loop over the legs every 20 ms: where each leg's state is (its rows
-in the jitter, reception and stream banks, grouped by bank) and who does what (which legs
+in the jitter, reception and stream banks of the engine's ``Banks``) and who does what (which legs
 send through the vectorised path or their own, are muted, listen, detect in-band DTMF, have
 players; which listeners take a whole batch). The part that depends on the legs' settings
-and components is rebuilt when any leg reports a change (``legs_changed``, called by
-``Leg`` and the socket set); the rows only change when legs join or leave a batch.
+and components is rebuilt when the version of the legs' ``Banks`` moves (``Banks.changed``,
+called by ``Leg`` and the socket set); the rows only change when legs join or leave an
+engine, which makes a new plan.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from voxrelay.media.banks import Banks
 from voxrelay.media.codecs import Codec
 from voxrelay.media.player import Player
 from voxrelay.media.soa import Ints
@@ -26,13 +28,6 @@ if TYPE_CHECKING:
 
 Matrix = np.ndarray[Any, np.dtype[np.int16]]
 BatchFeed = Callable[[list[Any], Matrix, Matrix], None]
-_changes = [0]
-
-
-def legs_changed() -> None:
-    """Some leg changed what it does (a component or a setting): every plan rebuilds its
-    roles at its next tick."""
-    _changes[0] += 1
 
 
 @dataclass(slots=True)
@@ -60,30 +55,29 @@ class Roles:
 
 
 class TickPlan:
-    """See module docstring. ``slots_of`` maps legs to socket set slots (-1: none)."""
+    """See module docstring. ``banks`` are the legs' (all of them in the same), ``slots_of``
+    maps legs to socket set slots (-1: none)."""
 
     def __init__(
-        self, legs: Sequence[Leg], slots_of: Callable[[list[Any]], list[int]] | None = None
+        self,
+        legs: Sequence[Leg],
+        banks: Banks,
+        slots_of: Callable[[list[Any]], list[int]] | None = None,
     ) -> None:
+        self.banks = banks
         self.jitter_row = np.array([leg.jitter.row for leg in legs], dtype=np.int64)
         self.reception_row = np.array([leg.reception.row for leg in legs], dtype=np.int64)
         self.stream_row = np.array([leg.stream.row for leg in legs], dtype=np.int64)
-        banks: dict[tuple[int, int, int], list[int]] = {}
-        for i, leg in enumerate(legs):
-            key = (id(leg.jitter.bank), id(leg.reception.bank), id(leg.stream.bank))
-            banks.setdefault(key, []).append(i)
-        self.groups = [np.array(members, dtype=np.int64) for members in banks.values()]
-        self.group = np.zeros(len(legs), dtype=np.int64)
-        for g, members in enumerate(self.groups):
-            self.group[members] = g
+        if any(leg.banks is not banks for leg in legs):
+            raise ValueError("a tick plan's legs must all be in its banks (one engine)")
         self._slots_of = slots_of
         self._roles: Roles | None = None
         self._version = -1
 
     def roles(self, legs: Sequence[Leg]) -> Roles:
-        """Who does what, rebuilt after any ``legs_changed``."""
-        if self._roles is None or self._version != _changes[0]:
-            self._version = _changes[0]
+        """Who does what, rebuilt after any ``Banks.changed``."""
+        if self._roles is None or self._version != self.banks.version:
+            self._version = self.banks.version
             self._roles = self._build(legs)
         return self._roles
 

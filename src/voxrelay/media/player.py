@@ -5,10 +5,11 @@ it contributes nothing (the leg sends silence); ``volume`` is a gain in dB, -40.
 ``loop`` plays the whole list that many times (0 = until stopped). Changes of state are
 reported through ``on_state(player)``; the player never blocks the media clock.
 
-Where each player is in its audio lives in a ``PlayerBank`` row (numpy columns, one bank
-per process), so the media tick takes the next frame of every player at once
-(``PlayerBank.next_frames``): players reading the same array (a prompt many calls play)
-are gathered with one indexing operation. Only a player reaching the end of an item goes
+Where each player is in its audio lives in a ``PlayerBank`` row (numpy columns; a bank of
+its own until the player is added to a leg, then the bank of the leg's media engine), so
+the media tick takes the next frame of every player at once (``PlayerBank.next_frames``):
+players reading the same array (a prompt many calls play) are gathered with one indexing
+operation. Only a player reaching the end of an item goes
 through Python (``Player._boundary``): next item, next round, or the end.
 """
 
@@ -17,12 +18,12 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from voxrelay.media.frames import FRAME, SILENCE, Frame, gain, scale
-from voxrelay.media.soa import Column, Ints, Table
+from voxrelay.media.soa import Column, Ints, RowView, Table
 
 Frames = np.ndarray[Any, np.dtype[np.int16]]
 PLAYED, SILENT, ENDED = 0, 1, 2
@@ -96,6 +97,19 @@ class PlayerBank(Table):
             self._index[id(samples)] = index
         return index
 
+    def move(self, row: int, into: Table) -> int:
+        """``Table.move``, with the array the row reads registered in ``into``."""
+        assert isinstance(into, PlayerBank)
+        index = int(self.source[row])
+        samples = self.sources[index] if index >= 0 else None
+        new = super().move(row, into)
+        into.source[new] = -1
+        if samples is not None:
+            index = into._register(samples)
+            into._users[index] += 1
+            into.source[new] = index
+        return new
+
     def remove(self, row: int) -> None:
         self._release(int(self.source[row]))
         self.source[row] = -1
@@ -147,11 +161,15 @@ class PlayerBank(Table):
         return frames, status
 
 
-_BANK = PlayerBank()
+class HasPlayers(Protocol):
+    """Where players' rows go when they join a leg's engine (``media.banks.Banks``)."""
+
+    players: PlayerBank
 
 
 class Player:
-    """Frames of ``items`` (int16 8 kHz arrays) one 20 ms frame per tick."""
+    """Frames of ``items`` (int16 8 kHz arrays) one 20 ms frame per tick; its position is a
+    row of ``bank`` (by default a bank of its own; ``move_to`` carries it elsewhere)."""
 
     def __init__(
         self,
@@ -161,17 +179,26 @@ class Player:
         volume: float = 0.0,
         loop: int = 1,
         on_state: Callable[[Player], None] | None = None,
+        bank: PlayerBank | None = None,
     ) -> None:
         self.control_id = control_id
         self.loop = loop
         self.on_state = on_state
         self.state = PlayState.PLAYING
-        self.row = _BANK.add()
-        weakref.finalize(self, _BANK.remove, self.row)
+        self._at = RowView(bank or PlayerBank(rows=1))
+        weakref.finalize(self, self._at.free)
         self.volume = 0.0
         self.set_volume(volume)
         self.items = items
         self._rounds = 0
+
+    @property
+    def row(self) -> int:
+        return self._at.row
+
+    def move_to(self, banks: HasPlayers) -> None:
+        """Carry this player's row into ``banks.players`` (its leg joined an engine)."""
+        self._at.move_to(banks.players)
 
     @property
     def items(self) -> list[Frame]:
@@ -182,16 +209,16 @@ class Player:
         """Play ``items`` from the start of the first."""
         self._items = items
         self._item = 0
-        _BANK.read(self.row, items[0] if items else None)
+        self._at.bank.read(self.row, items[0] if items else None)
 
     @property
     def frames_played(self) -> int:
-        return int(_BANK.frames_played[self.row])
+        return int(self._at.bank.frames_played[self.row])
 
     def set_volume(self, db: float) -> None:
         """Set the gain in dB (clamped to -40..+40)."""
         self.volume = max(-40.0, min(40.0, db))
-        _BANK.factor[self.row] = gain(self.volume)
+        self._at.bank.factor[self.row] = gain(self.volume)
 
     def pause(self) -> bool:
         return self._set(PlayState.PAUSED) if self.state is PlayState.PLAYING else False
@@ -213,7 +240,7 @@ class Player:
     @property
     def factor(self) -> float:
         """The amplitude factor of ``volume`` (1.0 at 0 dB), applied by ``next_frame``."""
-        return float(_BANK.factor[self.row])
+        return float(self._at.bank.factor[self.row])
 
     def next_frame(self) -> Frame | None:
         """The next frame to send, an empty contribution while paused, None once ended."""
@@ -224,7 +251,7 @@ class Player:
 
     def next_raw(self) -> Frame | None:
         """``next_frame`` before the volume gain (SILENCE while paused, None once ended)."""
-        frames, status = _BANK.next_frames([self], np.array([self.row]))
+        frames, status = self._at.bank.next_frames([self], np.array([self.row]))
         if status[0] == PLAYED:
             out: Frame = frames[0]
             return out
@@ -233,37 +260,30 @@ class Player:
     def _boundary(self) -> Frame | None:
         """Less than a frame is left of the current item: the rest of it (padded), else the
         next item's first frame, the next round's; None when the play is over."""
-        row = self.row
+        row, bank = self.row, self._at.bank
         while True:
             if self._item >= len(self._items):
                 self._rounds += 1
                 if (self.loop and self._rounds >= self.loop) or not self._items:
                     return None
                 self._item = 0
-                _BANK.read(row, self._items[0])
+                bank.read(row, self._items[0])
             samples = self._items[self._item]
-            offset = int(_BANK.offset[row] - _BANK.start[row])  # into the item
+            offset = int(bank.offset[row] - bank.start[row])  # into the item
             if offset < len(samples):
                 frame = samples[offset : offset + FRAME]
-                _BANK.offset[row] += FRAME
+                bank.offset[row] += FRAME
                 return frame if len(frame) == FRAME else _pad(frame)
             self._item += 1
-            _BANK.read(row, self._items[self._item] if self._item < len(self._items) else None)
+            bank.read(row, self._items[self._item] if self._item < len(self._items) else None)
 
     def _set(self, state: PlayState) -> bool:
         self.state = state
-        _BANK.playing[self.row] = state is PlayState.PLAYING
-        _BANK.paused[self.row] = state is PlayState.PAUSED
+        self._at.bank.playing[self.row] = state is PlayState.PLAYING
+        self._at.bank.paused[self.row] = state is PlayState.PAUSED
         if self.on_state is not None:
             self.on_state(self)
         return True
-
-
-def next_frames(players: list[Player], rows: Ints, spare: int = 0) -> tuple[Frames, Ints, Any]:
-    """The next frame of each of ``players`` (``rows``: their ``row``): ``(frames before
-    the gain, status per player, gain factors)``; see ``PlayerBank.next_frames``."""
-    frames, status = _BANK.next_frames(players, rows, spare)
-    return frames, status, _BANK.factor[rows]
 
 
 def _windows(samples: Frame) -> Frames | None:

@@ -27,7 +27,9 @@ quiet phone line below -60). Speech starts after ``SPEECH_ONSET_FRAMES`` (2, 40 
 frames in a row, so a lone click is not speech; once speech has started, any voiced frame
 restarts the end-silence count, which bridges the short pauses between words.
 
-Memory: the media tick stages each frame (``media.capture``, 1 s per recorder) and moves
+Memory: the media tick stages each frame (``media.capture``, 1 s per recorder, in a row of
+a ``Recordings`` bank: one of its own until the recorder is added to a leg, then that of the
+leg's media engine) and moves
 the stage into blocks of 10 s (160 KB per channel, allocated as they fill): 320 bytes per
 20 ms and channel, 57.6 MB per mono hour. A recording stops (``finished``) at ``max_length``
 or at the hard cap ``MAX_SECONDS`` (4 hours, 230 MB mono, 460 MB stereo), whichever comes
@@ -61,19 +63,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import soundfile
 
 from voxrelay.media.capture import CaptureBank
-from voxrelay.media.frames import FRAME, RATE, SILENCE, Frame, chunk, rows_dbfs
+from voxrelay.media.frames import (
+    FRAME,
+    FRAME_SECONDS,
+    RATE,
+    SILENCE,
+    Frame,
+    chunk,
+    frames_of,
+    rows_dbfs,
+)
+from voxrelay.media.soa import RowView, Table
 from voxrelay.media.sources import tone
 
 log = logging.getLogger(__name__)
 
-FRAME_SECONDS = FRAME / RATE
 MAX_SECONDS = 4 * 3600
 """Hard cap on one recording's length, whatever ``max_length`` says (memory bound)."""
 SPEECH_THRESHOLD_DBFS = -45.0
@@ -81,7 +93,7 @@ BEEP_HZ = 1000.0
 BEEP_SECONDS = 0.25
 BEEP_DBFS = -12.0
 TERMINATOR_KEYS = frozenset("0123456789*#ABCD")
-FORMATS = {"wav": ("WAV", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")}
+FORMATS = MappingProxyType({"wav": ("WAV", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")})
 DIRECTIONS = ("speak", "listen", "both")
 PAUSE_BEHAVIORS = ("skip", "silence")
 _WRITE_BLOCK = 500  # frames per block (10 s), so writing never copies the whole recording
@@ -171,16 +183,18 @@ class Recorder:
         self.size = 0
         self.finalized = False
         self.error: str | None = None
-        self.initial_frames = _frames(initial_timeout)
-        self.end_silence_frames = _frames(end_silence_timeout)
-        cap = _frames(MAX_SECONDS)
-        self.max_frames = min(_frames(max_length), cap) if max_length else cap
-        self._row = _BANK.add()  # per-tick counters and staged frames, freed with the recorder
-        weakref.finalize(self, _BANK.remove, self._row)
-        _BANK.threshold[self._row] = speech_threshold_dbfs
-        _BANK.initial[self._row] = self.initial_frames
-        _BANK.end[self._row] = self.end_silence_frames
-        _BANK.limit[self._row] = self.max_frames
+        self.initial_frames = frames_of(initial_timeout)
+        self.end_silence_frames = frames_of(end_silence_timeout)
+        cap = frames_of(MAX_SECONDS)
+        self.max_frames = min(frames_of(max_length), cap) if max_length else cap
+        # per-tick counters and staged frames, freed with the recorder
+        self._at: RowView[Recordings] = RowView(Recordings(rows=1))
+        weakref.finalize(self, self._at.free)
+        bank, row = self._at.bank, self._at.row
+        bank.threshold[row] = speech_threshold_dbfs
+        bank.initial[row] = self.initial_frames
+        bank.end[row] = self.end_silence_frames
+        bank.limit[row] = self.max_frames
         self._extra_frames = 0  # the frame of silence an empty MP3 needs
         self._left: list[Frame] = []  # full 10 s blocks (500, 160): mono, or speak in stereo
         self._right: list[Frame] = []  # full 10 s blocks: listen in stereo
@@ -192,6 +206,10 @@ class Recorder:
         self._reported = False
         self._task: asyncio.Task[None] | None = None
 
+    def move_to(self, banks: HasRecordings) -> None:
+        """Carry this recorder's row into ``banks.recordings`` (its leg joined an engine)."""
+        self._at.move_to(banks.recordings)
+
     # -- public controls ------------------------------------------------------------------
 
     @property
@@ -202,11 +220,11 @@ class Recorder:
     @property
     def frames_recorded(self) -> int:
         """20 ms frames in the recording so far."""
-        return int(_BANK.recorded[self._row]) + self._extra_frames
+        return int(self._at.bank.recorded[self._at.row]) + self._extra_frames
 
     @property
     def speech_detected(self) -> bool:
-        return bool(_BANK.speech[self._row])
+        return bool(self._at.bank.speech[self._at.row])
 
     @property
     def duration(self) -> float:
@@ -255,7 +273,8 @@ class Recorder:
         """One tick for many recorders at once (the media tick's batch listener interface):
         row i of ``heard`` and ``said``, (k, 160) int16 matrices (copied, not kept), is
         recorder i's frame. Mixing and the speech level are computed for all rows together."""
-        plan = _plan_for(recorders)
+        bank = recorders[0]._at.bank
+        plan = bank.plan_for(recorders)
         for recorder in plan.paused:
             recorder._paused_tick()
         if not len(plan.live):
@@ -271,27 +290,27 @@ class Recorder:
         left = np.clip(wide, -32768, 32767, out=wide).astype(np.int16)
         dbfs = rows_dbfs(left)
         if not stereo.any():
-            _stage(recorders, rows, left)
+            _stage(bank, recorders, rows, left)
         else:  # stereo: listen on the right channel, the level is the louder channel's
             right = (said[stereo] * wants[stereo, 2:3]).astype(np.int16)
             dbfs[stereo] = np.maximum(dbfs[stereo], rows_dbfs(right))
             for part, channel in ((stereo, right), (~stereo, None)):
                 if part.any():
                     chosen = [recorders[j] for j in np.flatnonzero(part).tolist()]
-                    _stage(chosen, rows[part], left[part], channel)
-        no_input, finished = _BANK.analyse(rows, dbfs)
+                    _stage(bank, chosen, rows[part], left[part], channel)
+        no_input, finished = bank.analyse(rows, dbfs)
         for j in no_input.tolist():
             recorders[j]._end(RecordState.NO_INPUT)
         for j in finished.tolist():
             recorders[j]._end(RecordState.FINISHED)
-        for j in np.flatnonzero(_BANK.recorded[rows] >= _BANK.limit[rows]).tolist():
+        for j in np.flatnonzero(bank.recorded[rows] >= bank.limit[rows]).tolist():
             if recorders[j].state is RecordState.RECORDING:
                 recorders[j]._end(RecordState.FINISHED)
 
     def _paused_tick(self) -> None:
         if self.pause_behavior == "silence":
             right = SILENCE[None] if self.stereo else None
-            _stage([self], np.array([self._row]), SILENCE[None], right)
+            _stage(self._at.bank, [self], np.array([self._at.row]), SILENCE[None], right)
             if self.frames_recorded >= self.max_frames:
                 self._end(RecordState.FINISHED)
 
@@ -339,7 +358,7 @@ class Recorder:
     def _unstage(self) -> None:
         """Move the staged frames into the 10 s blocks (so nothing of the caller's is kept);
         a full block joins the list and a fresh one is allocated."""
-        left, right = _BANK.take(self._row, self.stereo)
+        left, right = self._at.bank.take(self._at.row, self.stereo)
         done = 0
         while done < len(left):
             count = min(len(left) - done, _WRITE_BLOCK - self._filled)
@@ -362,14 +381,14 @@ class Recorder:
 
     def _set(self, state: RecordState) -> None:
         self.state = state
-        _changes[0] += 1
+        self._at.bank.version += 1
         if self.on_state is not None:
             self.on_state(self)
 
     def _terminate(self, state: RecordState) -> None:
         """Stop capturing; the terminal state is reported once the file is written."""
         self.state = state
-        _changes[0] += 1
+        self._at.bank.version += 1
         self._unstage()
 
     def _end(self, state: RecordState) -> None:
@@ -467,9 +486,10 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-_BANK = CaptureBank()
-"""The per-tick state of every recorder in the process (one media clock drives them all)."""
-_changes = [0]  # recorder state changes, which invalidate the batch plan below
+class HasRecordings(Protocol):
+    """Where recorders' rows go when they join a leg's engine (``media.banks.Banks``)."""
+
+    recordings: Recordings
 
 
 @dataclass(slots=True)
@@ -488,44 +508,61 @@ class _Plan:
     mixed: bool  # every recorder records both directions into one channel
 
 
-_last_plan: list[_Plan] = []
+class Recordings(CaptureBank):
+    """The capture rows of recorders ticked together, with the plan the tick keeps for the
+    list of them it hands over again and again; ``version`` counts recorder state changes
+    (and rows moving in or out), which make that plan stale."""
+
+    def __init__(self, rows: int = 16) -> None:
+        super().__init__(rows)
+        self.version = 0
+        self._plans: list[_Plan] = []
+
+    def move(self, row: int, into: Table) -> int:
+        assert isinstance(into, Recordings)
+        self.version += 1
+        into.version += 1
+        return super().move(row, into)
+
+    def plan_for(self, recorders: list[Recorder]) -> _Plan:
+        """The plan for ``recorders`` (all with rows here, else ValueError), kept while the
+        same list comes back and no recorder changed state."""
+        for plan in self._plans:
+            if plan.given is recorders and plan.version == self.version:
+                return plan
+        if any(r._at.bank is not self for r in recorders):
+            raise ValueError("recorders ticked together must be in one media engine")
+        live = [i for i, r in enumerate(recorders) if r.state is RecordState.RECORDING]
+        chosen = [recorders[i] for i in live]
+        wants = np.array([r._wants for r in chosen], dtype=np.int32).reshape(-1, 3)
+        plan = _Plan(
+            recorders,
+            self.version,
+            live,
+            [r for r in recorders if r.state is RecordState.PAUSED],
+            chosen,
+            np.array([r._at.row for r in chosen], dtype=np.int64),
+            wants,
+            np.array([r.stereo for r in chosen], dtype=np.bool_),
+            bool((wants == (1, 1, 0)).all()),
+        )
+        self._plans = [p for p in self._plans[-3:] if p.given is not recorders] + [plan]
+        return plan
 
 
-def _plan_for(recorders: list[Recorder]) -> _Plan:
-    """The plan for ``recorders``, kept while the same list comes back and no recorder
-    changed state."""
-    for plan in _last_plan:
-        if plan.given is recorders and plan.version == _changes[0]:
-            return plan
-    live = [i for i, r in enumerate(recorders) if r.state is RecordState.RECORDING]
-    chosen = [recorders[i] for i in live]
-    wants = np.array([r._wants for r in chosen], dtype=np.int32).reshape(-1, 3)
-    plan = _Plan(
-        recorders,
-        _changes[0],
-        live,
-        [r for r in recorders if r.state is RecordState.PAUSED],
-        chosen,
-        np.array([r._row for r in chosen], dtype=np.int64),
-        wants,
-        np.array([r.stereo for r in chosen], dtype=np.bool_),
-        bool((wants == (1, 1, 0)).all()),
-    )
-    _last_plan[:] = [p for p in _last_plan[-3:] if p.given is not recorders] + [plan]
-    return plan
-
-
-def _stage(recorders: list[Recorder], rows: Any, left: Frames, right: Frames | None = None) -> None:
-    """Stage one frame for each row (``recorders[k]``'s is ``rows[k]``); recorders whose
-    stage filled move it into blocks."""
-    for k in _BANK.capture(rows, left, right).tolist():
+def _stage(
+    bank: Recordings,
+    recorders: list[Recorder],
+    rows: Any,
+    left: Frames,
+    right: Frames | None = None,
+) -> None:
+    """Stage one frame for each row of ``bank`` (``recorders[k]``'s is ``rows[k]``);
+    recorders whose stage filled move it into blocks."""
+    for k in bank.capture(rows, left, right).tolist():
         recorders[k]._unstage()
 
 
 def _new_block(stereo: bool) -> Frames:
     """Room for 10 s of frames: (500, 160) int16, or (2, 500, 160) for two channels."""
     return np.empty((2, _WRITE_BLOCK, FRAME) if stereo else (_WRITE_BLOCK, FRAME), np.int16)
-
-
-def _frames(seconds: float) -> int:
-    return round(seconds / FRAME_SECONDS)

@@ -15,8 +15,8 @@ connected there, so datagrams from anyone else are dropped by the kernel (strict
 
 The native part is a small C library (``rtpio.c``, no Python API) compiled with the system C
 compiler by ``python -m voxrelay.media.rtpio build`` (``scripts/setup`` runs it) and loaded
-with ctypes. Without it (no compiler), ``available()`` is False and the server falls back to
-the uvloop transport.
+with ctypes by a ``Loader``. Without it (no compiler), ``Loader.available()`` is False and the
+server falls back to the uvloop transport.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
-from voxrelay.media.plan import legs_changed
 from voxrelay.media.ports import bind_rtp_socket
 from voxrelay.media.rtp import Datagrams
 
@@ -59,6 +58,10 @@ class Receiver(Protocol):
     send: Callable[[bytes], None] | None
 
     def deliver(self, data: bytes, arrival: float | None = None) -> None: ...
+
+    def changed(self) -> None:
+        """Its socket came or went: the tick re-plans which socket it sends on."""
+        ...
 
 
 # -- building and loading the library ----------------------------------------------------------
@@ -97,35 +100,39 @@ def build(force: bool = False) -> Path:
     return target
 
 
-_lib: ctypes.CDLL | None = None
-_load_error: str | None = None
+class Loader:
+    """Builds (if needed) and loads the library once: ``load()`` gives the same handle, or
+        raises the same RtpIoError, on every later call, so a failed build is not retried on
+        every new socket set: whoever opens sets (the server's media) keeps one and hands it to
+    each ``RtpSocketSet``. No state lives in the module."""
 
+    def __init__(self) -> None:
+        self._lib: ctypes.CDLL | None = None
+        self._error: str | None = None
 
-def load() -> ctypes.CDLL:
-    """The loaded library (built first if missing or stale and a compiler is at hand).
+    def load(self) -> ctypes.CDLL:
+        """The loaded library (built first if missing or stale and a compiler is at hand).
 
-    Raises RtpIoError when it cannot be had."""
-    global _lib, _load_error
-    if _lib is not None:
-        return _lib
-    if _load_error is not None:
-        raise RtpIoError(_load_error)
-    try:
-        _lib = _declare(ctypes.CDLL(str(build())))
-    except OSError as exc:
-        _load_error = str(exc)
-        raise RtpIoError(_load_error) from None
-    return _lib
+        Raises RtpIoError when it cannot be had."""
+        if self._lib is not None:
+            return self._lib
+        if self._error is not None:
+            raise RtpIoError(self._error)
+        try:
+            self._lib = _declare(ctypes.CDLL(str(build())))
+        except OSError as exc:
+            self._error = str(exc)
+            raise RtpIoError(self._error) from None
+        return self._lib
 
-
-def available() -> bool:
-    """True when batched native I/O can be used (the library loads)."""
-    try:
-        load()
-    except RtpIoError as exc:
-        log.info("native RTP I/O unavailable, using the event loop's transports: %s", exc)
-        return False
-    return True
+    def available(self) -> bool:
+        """True when batched native I/O can be used (the library loads)."""
+        try:
+            self.load()
+        except RtpIoError as exc:
+            log.info("native RTP I/O unavailable, using the event loop's transports: %s", exc)
+            return False
+        return True
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
@@ -184,11 +191,11 @@ def address(raw: bytes) -> Address:
 class RtpSocketSet:
     """The RTP sockets of every leg one media clock drives (see module docstring).
 
-    ``capacity`` is the most sockets open at once. Raises RtpIoError when the library is
-    unavailable."""
+    ``capacity`` is the most sockets open at once; ``loader`` gets the library. Raises
+    RtpIoError when the library is unavailable."""
 
-    def __init__(self, capacity: int = 16384) -> None:
-        self._lib = load()
+    def __init__(self, capacity: int = 16384, loader: Loader | None = None) -> None:
+        self._lib = (loader or Loader()).load()
         self._set = self._lib.rtpio_new(capacity)
         if not self._set:
             raise RtpIoError("rtpio_new failed (out of memory or file descriptors)")
@@ -227,7 +234,7 @@ class RtpSocketSet:
             raise RtpIoError(-error, f"cannot register an RTP socket: {os.strerror(-error)}")
         self._receivers[slot] = receiver
         self._slot_of[id(receiver)] = slot
-        legs_changed()  # batches re-plan which socket each leg sends on
+        receiver.changed()  # the tick re-plans which socket each leg sends on
         handle = RtpHandle(self, slot, sock, receiver, latch)
         handle.remote = remote
         return handle
@@ -272,7 +279,7 @@ class RtpSocketSet:
 
     def deliver(self) -> int:
         """``poll`` and hand each datagram to its receiver's ``deliver`` (for sets no
-        ``LegBatch`` ticks); returns how many were delivered."""
+        engine ticks); returns how many were delivered."""
         slots, datagrams = self.poll()
         delivered = 0
         for k, slot in enumerate(slots.tolist()):
@@ -351,7 +358,8 @@ class RtpSocketSet:
         if receiver is not None and self._slot_of.get(id(receiver)) == slot:
             del self._slot_of[id(receiver)]
         self._receivers[slot] = None
-        legs_changed()
+        if receiver is not None:
+            receiver.changed()
         self._out_data = [
             d for s, d in zip(self._out_slots, self._out_data, strict=True) if s != slot
         ]

@@ -86,6 +86,10 @@ class RowView(Generic[B]):
             self.row = self.bank.move(self.row, bank)
             self.bank = bank
 
+    def free(self) -> None:
+        """Give the row back to its bank (the stream is gone)."""
+        self.bank.remove(self.row)
+
 
 def rounds(rows: Any) -> list[Any]:
     """Index arrays that split ``rows`` so no row repeats within one (arrival order kept);

@@ -10,8 +10,10 @@ import io
 import math
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -83,58 +85,60 @@ class Ringtone:
 _EU = Ringtone((425,), (1.0, 4.0))
 _UK = Ringtone((400, 450), (0.4, 0.2, 0.4, 2.0))
 _NA = Ringtone((440, 480), (2.0, 4.0))
-RINGTONES: dict[str, Ringtone] = {
-    "at": Ringtone((420,), (1.0, 5.0)),
-    "au": _UK,
-    "bg": _EU,
-    "br": _EU,
-    "be": Ringtone((425,), (1.0, 3.0)),
-    "ch": _EU,
-    "cl": Ringtone((400,), (1.0, 3.0)),
-    "cn": Ringtone((450,), (1.0, 4.0)),
-    "cz": _EU,
-    "de": _EU,
-    "dk": _EU,
-    "ee": _EU,
-    "es": Ringtone((425,), (1.5, 3.0)),
-    "fi": _EU,
-    "fr": Ringtone((440,), (1.5, 3.5)),
-    "gr": _EU,
-    "hu": Ringtone((425,), (1.25, 3.75)),
-    "il": Ringtone((400,), (1.0, 3.0)),
-    "in": Ringtone((400, 425), (0.4, 0.2, 0.4, 2.0)),
-    "it": _EU,
-    "lt": _EU,
-    "jp": Ringtone((400,), (1.0, 2.0)),
-    "mx": _EU,
-    "my": Ringtone((425,), (0.4, 0.2, 0.4, 2.0)),
-    "nl": _EU,
-    "no": _EU,
-    "nz": _UK,
-    "ph": Ringtone((425, 480), (1.0, 4.0)),
-    "pl": _EU,
-    "pt": Ringtone((425,), (1.0, 5.0)),
-    "ru": Ringtone((425,), (0.8, 3.2)),
-    "se": Ringtone((425,), (1.0, 5.0)),
-    "sg": Ringtone((425,), (0.4, 0.2, 0.4, 2.0)),
-    "th": Ringtone((420,), (1.0, 5.0)),
-    "uk": _UK,
-    "us": _NA,
-    "tw": Ringtone((440, 480), (1.0, 2.0)),
-    "ve": _EU,
-    "za": Ringtone((400, 433), (0.4, 0.2, 0.4, 2.0)),
-    "ca": _NA,
-    "cy": Ringtone((425,), (1.5, 3.0)),
-    "dz": Ringtone((425,), (1.5, 3.5)),
-    "eg": Ringtone((475, 375), (2.0, 1.0)),
-    "ko": Ringtone((440, 480), (1.0, 2.0)),
-    "pk": Ringtone((400,), (1.0, 2.0)),
-    "ro": Ringtone((425,), (1.85, 4.15)),
-    "rs": _EU,
-    "sa": Ringtone((425,), (1.2, 4.6)),
-    "tr": Ringtone((450,), (2.0, 4.0)),
-    "bong": Ringtone((880, 660), (0.4, 0.6)),
-}
+RINGTONES: Mapping[str, Ringtone] = MappingProxyType(
+    {
+        "at": Ringtone((420,), (1.0, 5.0)),
+        "au": _UK,
+        "bg": _EU,
+        "br": _EU,
+        "be": Ringtone((425,), (1.0, 3.0)),
+        "ch": _EU,
+        "cl": Ringtone((400,), (1.0, 3.0)),
+        "cn": Ringtone((450,), (1.0, 4.0)),
+        "cz": _EU,
+        "de": _EU,
+        "dk": _EU,
+        "ee": _EU,
+        "es": Ringtone((425,), (1.5, 3.0)),
+        "fi": _EU,
+        "fr": Ringtone((440,), (1.5, 3.5)),
+        "gr": _EU,
+        "hu": Ringtone((425,), (1.25, 3.75)),
+        "il": Ringtone((400,), (1.0, 3.0)),
+        "in": Ringtone((400, 425), (0.4, 0.2, 0.4, 2.0)),
+        "it": _EU,
+        "lt": _EU,
+        "jp": Ringtone((400,), (1.0, 2.0)),
+        "mx": _EU,
+        "my": Ringtone((425,), (0.4, 0.2, 0.4, 2.0)),
+        "nl": _EU,
+        "no": _EU,
+        "nz": _UK,
+        "ph": Ringtone((425, 480), (1.0, 4.0)),
+        "pl": _EU,
+        "pt": Ringtone((425,), (1.0, 5.0)),
+        "ru": Ringtone((425,), (0.8, 3.2)),
+        "se": Ringtone((425,), (1.0, 5.0)),
+        "sg": Ringtone((425,), (0.4, 0.2, 0.4, 2.0)),
+        "th": Ringtone((420,), (1.0, 5.0)),
+        "uk": _UK,
+        "us": _NA,
+        "tw": Ringtone((440, 480), (1.0, 2.0)),
+        "ve": _EU,
+        "za": Ringtone((400, 433), (0.4, 0.2, 0.4, 2.0)),
+        "ca": _NA,
+        "cy": Ringtone((425,), (1.5, 3.0)),
+        "dz": Ringtone((425,), (1.5, 3.5)),
+        "eg": Ringtone((475, 375), (2.0, 1.0)),
+        "ko": Ringtone((440, 480), (1.0, 2.0)),
+        "pk": Ringtone((400,), (1.0, 2.0)),
+        "ro": Ringtone((425,), (1.85, 4.15)),
+        "rs": _EU,
+        "sa": Ringtone((425,), (1.2, 4.6)),
+        "tr": Ringtone((450,), (2.0, 4.0)),
+        "bong": Ringtone((880, 660), (0.4, 0.6)),
+    }
+)
 
 
 def ringtone(name: str, duration: float | None) -> Frame:

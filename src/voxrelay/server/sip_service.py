@@ -34,7 +34,7 @@ from voxrelay.protocol.models import Device
 from voxrelay.protocol.sip import CALL_ID_HEADER, CONTEXT_HEADER, FAILURE, REJECT
 from voxrelay.protocol.states import CallState, Direction, EndReason
 from voxrelay.server.calls import Call
-from voxrelay.server.media import MediaError, MediaOffer
+from voxrelay.server.media import MediaError
 from voxrelay.server.node import Node
 from voxrelay.sip import offeranswer
 from voxrelay.sip.digest import DigestError
@@ -116,15 +116,7 @@ class SipLink:
             )
         except SdpError:
             return None
-        self.service.node.media.connect(
-            self.call,
-            neg.remote_host,
-            neg.remote_port,
-            neg.codec,
-            neg.telephone_event,
-            neg.rtcp_mux,
-            neg.sends,
-        )
+        self.service.node.media.connect(self.call, neg)
         return neg.answer_sdp
 
 
@@ -242,16 +234,7 @@ class SipService:
         link = SipLink(self, call, sip_call)
         call.far_end = link
         try:
-            answer = await node.media.attach(
-                call,
-                MediaOffer(
-                    rtp_host=neg.remote_host,
-                    rtp_port=neg.remote_port,
-                    codecs=[neg.codec],
-                    telephone_event=neg.telephone_event,
-                    rtcp_mux=neg.rtcp_mux,
-                ),
-            )
+            answer = await node.media.attach(call, neg)
         except MediaError:
             if sip_call.allows(SipEvent.REJECT):
                 sip_call.reject(503)
@@ -384,15 +367,7 @@ class SipService:
         except SdpError as exc:
             log.info("bad SDP answer on %s: %s", leg.call_id, exc)
             return
-        self.node.media.connect(
-            leg,
-            neg.remote_host,
-            neg.remote_port,
-            neg.codec,
-            neg.telephone_event,
-            neg.rtcp_mux,
-            neg.sends,
-        )
+        self.node.media.connect(leg, neg)
 
 
 def _codecs(value: object) -> list[str]:

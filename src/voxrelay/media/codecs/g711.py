@@ -8,7 +8,8 @@ one numpy ``take`` each way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -68,17 +69,24 @@ ULAW_ENCODE = _ulaw_encode_table()
 ULAW_DECODE = _ulaw_decode_table()
 ALAW_ENCODE = _alaw_encode_table()
 ALAW_DECODE = _alaw_decode_table()
+for _table in (ULAW_ENCODE, ULAW_DECODE, ALAW_ENCODE, ALAW_DECODE):
+    _table.flags.writeable = False  # shared by every leg: read-only
 
 
 @dataclass(frozen=True, slots=True)
 class Codec:
-    """A narrowband codec: ``encode`` int16 samples (8 kHz mono) to payload bytes and back."""
+    """A narrowband codec: ``encode`` int16 samples (8 kHz mono) to payload bytes and back.
+    ``silence`` is 20 ms (160 samples) of digital silence encoded (idle legs send it)."""
 
     name: str
     payload_type: int
     clock_rate: int
     encode_table: npt.NDArray[np.uint8]
     decode_table: Samples
+    silence: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "silence", self.encode(np.zeros(160, dtype=np.int16)))
 
     def encode(self, samples: Samples) -> bytes:
         """int16 samples (any length, 8 kHz mono) -> one byte per sample."""
@@ -91,8 +99,8 @@ class Codec:
 
 PCMU = Codec("PCMU", 0, 8000, ULAW_ENCODE, ULAW_DECODE)
 PCMA = Codec("PCMA", 8, 8000, ALAW_ENCODE, ALAW_DECODE)
-_BY_NAME = {c.name: c for c in (PCMU, PCMA)}
-_BY_PT = {c.payload_type: c for c in (PCMU, PCMA)}
+_BY_NAME = MappingProxyType({c.name: c for c in (PCMU, PCMA)})
+_BY_PT = MappingProxyType({c.payload_type: c for c in (PCMU, PCMA)})
 
 
 def codec_by_name(name: str) -> Codec:

@@ -16,7 +16,7 @@ from voxrelay.protocol.events import CALL_STATE
 from voxrelay.protocol.states import CallState, Direction, EndReason
 
 if TYPE_CHECKING:
-    from voxrelay.server.media import CallMedia
+    from voxrelay.server.calls.media import CallMedia
 
 
 class IllegalTransition(Exception):

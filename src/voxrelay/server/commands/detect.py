@@ -8,6 +8,7 @@ Answering-machine and fax detection are not available yet: they answer code 400.
 
 from __future__ import annotations
 
+from voxrelay.media.frames import frames_of
 from voxrelay.protocol.codes import ResultCode
 from voxrelay.protocol.components import DETECT
 from voxrelay.protocol.models import DetectParams
@@ -30,7 +31,7 @@ class DigitDetector:
     ) -> None:
         self.call, self.media, self.control_id = call, media, control_id
         self.keys = keys
-        self.frames_left = int(timeout / 0.02)
+        self.frames_left = frames_of(timeout)
         self.done = False
 
     def on_digit(self, digit: str) -> None:
