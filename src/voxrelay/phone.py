@@ -62,6 +62,7 @@ from voxrelay.sip.useragent import UserAgent
 
 SIP_INFO_PATH = "/api/virtual/sip"
 REGISTER_EXPIRES = 300  # seconds asked for; refreshed at half what the registrar grants
+EXPIRES_GRACE = 2.0  # s an INVITE's Expires outlasts the phone's own ring timeout
 
 
 class PhoneError(Exception):
@@ -201,7 +202,9 @@ class VirtualPhone:
     ) -> PhoneReport:
         """Call ``to_number`` from ``from_number`` into ``context`` and follow the call to
         its end. Times are seconds after answer; unanswered after ``ring_timeout`` s the
-        phone CANCELs (end reason ``noAnswer``; the INVITE's Expires says the same).
+        phone CANCELs (end reason ``noAnswer``; the server reports ``cancel``). The INVITE's
+        Expires is ``EXPIRES_GRACE`` s later: the server's backstop should the CANCEL be lost,
+        which never races the phone's own CANCEL (RFC 3261 §13.3.1).
 
         Raises PhoneError when the server refuses the INVITE before it rings (403 for a
         wrong token, 488 for no common codec...) or cannot be reached.
@@ -229,7 +232,7 @@ class VirtualPhone:
                     transport=self.transport,
                     headers=[
                         (CONTEXT_HEADER, context),
-                        ("Expires", str(max(1, math.ceil(ring_timeout)))),
+                        ("Expires", str(math.ceil(ring_timeout + EXPIRES_GRACE))),
                     ],
                 )
             except OSError as exc:
