@@ -37,7 +37,7 @@ pytestmark = pytest.mark.interop
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = Path(__file__).parent / "clients" / "v2_flow.py"
-COMMON = FLOW.with_name("v2_common.py")  # what the 2.x programs share
+COMMON = [FLOW.with_name(n) for n in ("v2_common.py", "flow_common.py")]  # what they share
 V2_PYTHON = ROOT / ".venv-interop-v2" / "bin" / "python"
 OFFICIAL_IMPORT = "from signalwire.relay.consumer import Consumer"
 OUR_IMPORT = "from voxrelay.v2.consumer import Consumer"
@@ -59,7 +59,8 @@ def flow_command(kind: str, tmp_path: Path, program: Path = FLOW) -> list[str]:
     assert source.count(OFFICIAL_IMPORT) == 1
     ours = tmp_path / f"{program.stem}_voxrelay.py"
     ours.write_text(source.replace(OFFICIAL_IMPORT, OUR_IMPORT))
-    shutil.copy(COMMON, tmp_path)
+    for shared in COMMON:
+        shutil.copy(shared, tmp_path)
     return [sys.executable, "-u", str(ours)]
 
 

@@ -17,24 +17,14 @@ RELAY_CONTEXT, RELAY_TIMEOUT (bounds the whole run), RELAY_LOG (logging level).
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import os
 import sys
-import threading
-import time
 from typing import Any
 
+from flow_common import emit, run_flow
 from signalwire.relay import RelayClient
 
-T0 = time.monotonic()
 STEP_TIMEOUT = 15.0  # any single wait in the flow
-
-
-def emit(event: str, **fields: Any) -> None:
-    line = {"event": event, "t": round(time.monotonic() - T0, 3), **fields}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
 
 
 def device_numbers(call: Any) -> tuple[str | None, str | None]:
@@ -157,36 +147,13 @@ async def run(host: str, project: str, token: str, context: str) -> None:
 
 def main() -> int:
     env = os.environ
-    timeout = float(env.get("RELAY_TIMEOUT", "45"))
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=env.get("RELAY_LOG", "WARNING"),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    flow = run(
+        env["RELAY_HOST"],
+        env["RELAY_PROJECT"],
+        env["RELAY_TOKEN"],
+        env.get("RELAY_CONTEXT", "default"),
     )
-
-    def hard_stop() -> None:  # the event loop itself is stuck
-        emit("error", message=f"hard timeout after {timeout + 5:.0f} s")
-        os._exit(2)
-
-    watchdog = threading.Timer(timeout + 5, hard_stop)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        flow = run(
-            env["RELAY_HOST"],
-            env["RELAY_PROJECT"],
-            env["RELAY_TOKEN"],
-            env.get("RELAY_CONTEXT", "default"),
-        )
-        asyncio.run(asyncio.wait_for(flow, timeout))
-    except TimeoutError:
-        emit("error", message=f"flow did not complete within {timeout} s")
-        return 1
-    except Exception as exc:
-        emit("error", message=repr(exc))
-        print(f"py_flow: {exc!r}", file=sys.stderr)
-        return 1
-    return 0
+    return run_flow("py_flow", flow, float(env.get("RELAY_TIMEOUT", "45")))
 
 
 if __name__ == "__main__":

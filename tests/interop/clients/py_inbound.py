@@ -19,23 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
 import os
 import sys
-import threading
-import time
 from typing import Any
 
+from flow_common import emit, run_flow
 from signalwire.relay import RelayClient
-
-T0 = time.monotonic()
-
-
-def emit(event: str, **fields: Any) -> None:
-    line = {"event": event, "t": round(time.monotonic() - T0, 3), **fields}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
 
 
 def parse_args() -> argparse.Namespace:
@@ -115,32 +104,7 @@ async def flow(args: argparse.Namespace) -> None:
 
 def main() -> int:
     args = parse_args()
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=os.environ.get("RELAY_LOG", "WARNING"),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-
-    # Last resort if the event loop itself is stuck: the run can never outlive this.
-    def hard_stop() -> None:
-        emit("error", message=f"hard timeout after {args.timeout + 5:.0f} s")
-        os._exit(2)
-
-    watchdog = threading.Timer(args.timeout + 5, hard_stop)
-    watchdog.daemon = True
-    watchdog.start()
-
-    try:
-        asyncio.run(asyncio.wait_for(flow(args), args.timeout))
-    except TimeoutError:
-        emit("error", message=f"flow did not complete within {args.timeout} s")
-        print(f"py_inbound: timeout after {args.timeout} s", file=sys.stderr)
-        return 1
-    except Exception as exc:
-        emit("error", message=repr(exc))
-        print(f"py_inbound: {exc!r}", file=sys.stderr)
-        return 1
-    return 0
+    return run_flow("py_inbound", flow(args), args.timeout)
 
 
 if __name__ == "__main__":

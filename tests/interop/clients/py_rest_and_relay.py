@@ -26,27 +26,17 @@ Env: RELAY_HOST, RELAY_PROJECT, RELAY_TOKEN, RELAY_CONTEXT, RELAY_NUMBER, RELAY_
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import os
 import sys
-import threading
-import time
 from typing import Any
 
+from flow_common import emit, run_flow
 from signalwire.relay import RelayClient
 from signalwire.rest import RestClient
 
-T0 = time.monotonic()
 STEP_TIMEOUT = 15.0
 CALLER = "+15557770001"
 WAIT_SWML = {"version": "1.0.0", "sections": {"main": [{"sleep": 30000}]}}
-
-
-def emit(event: str, **fields: Any) -> None:
-    line = {"event": event, "t": round(time.monotonic() - T0, 3), **fields}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
 
 
 def device_numbers(call: Any) -> dict[str, str | None]:
@@ -135,32 +125,10 @@ async def flow(context: str, number: str) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=os.environ.get("RELAY_LOG", "WARNING"),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    timeout = float(os.environ.get("RELAY_TIMEOUT", "30"))
-
-    def hard_stop() -> None:  # if the event loop itself is stuck
-        emit("error", message=f"hard timeout after {timeout + 5:.0f} s")
-        os._exit(2)
-
-    watchdog = threading.Timer(timeout + 5, hard_stop)
-    watchdog.daemon = True
-    watchdog.start()
     context = os.environ.get("RELAY_CONTEXT", "office")
     number = os.environ.get("RELAY_NUMBER", "+15550100001")
-    try:
-        asyncio.run(asyncio.wait_for(flow(context, number), timeout))
-    except TimeoutError:
-        emit("error", message=f"flow did not complete within {timeout} s")
-        return 1
-    except Exception as exc:
-        emit("error", message=repr(exc))
-        print(f"py_rest_and_relay: {exc!r}", file=sys.stderr)
-        return 1
-    return 0
+    timeout = float(os.environ.get("RELAY_TIMEOUT", "30"))
+    return run_flow("py_rest_and_relay", flow(context, number), timeout)
 
 
 if __name__ == "__main__":

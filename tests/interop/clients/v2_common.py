@@ -6,33 +6,17 @@ SDK, so it runs with the official 2.x SDK and with voxrelay.v2 alike.
 """
 # mypy: disable-error-code="no-untyped-def"
 
-import json
 import os
-import sys
-import threading
-import time
 
-T0 = time.monotonic()
+from flow_common import emit, watchdog
 
-
-def emit(event, **fields):
-    """Print ``{"event": event, "t": seconds since start, **fields}`` as one line."""
-    line = {"event": event, "t": round(time.monotonic() - T0, 3), **fields}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
+__all__ = ["FirstCallFlow", "emit", "run"]
 
 
 def run(consumer_class):
     """Run the consumer; exit with status 2 (after an ``error`` line) past RELAY_TIMEOUT s."""
     timeout = float(os.environ.get("RELAY_TIMEOUT", "40"))
-
-    def hard_stop():
-        emit("error", message=f"flow did not complete within {timeout} s")
-        os._exit(2)
-
-    timer = threading.Timer(timeout, hard_stop)
-    timer.daemon = True
-    timer.start()
+    watchdog(timeout, f"flow did not complete within {timeout} s")
     consumer_class().run()
 
 
