@@ -290,34 +290,28 @@ STREAM = Component(
     rest_start=True,
     reference="§2.7, §3.7",
 )
-_FAX_STATES = frozenset({"page", "finished", "error"})
-_FAX_VIEW = BladeView(continues_on=frozenset({"page"}), success=frozenset({"finished"}))
-SEND_FAX = Component(
-    "send_fax",
-    "calling.send_fax",
-    "calling.call.fax",
-    _FAX_STATES,
-    frozenset({"finished", "error"}),
-    (_stop("calling.send_fax.stop"),),
-    _FAX_VIEW,
-    state_of=at("fax", "type"),
-    served=False,
-    rest=True,
-    reference="§2.8",
-)
-RECEIVE_FAX = Component(
-    "receive_fax",
-    "calling.receive_fax",
-    "calling.call.fax",
-    _FAX_STATES,
-    frozenset({"finished", "error"}),
-    (_stop("calling.receive_fax.stop"),),
-    _FAX_VIEW,
-    state_of=at("fax", "type"),
-    served=False,
-    rest=True,
-    reference="§2.8",
-)
+
+
+def _fax(name: str) -> Component:
+    """``calling.send_fax`` or ``calling.receive_fax``: both report ``calling.call.fax``
+    with the outcome in ``fax.type`` (reference §2.8); 2.x completes on any type but page."""
+    return Component(
+        name,
+        f"calling.{name}",
+        "calling.call.fax",
+        frozenset({"page", "finished", "error"}),
+        frozenset({"finished", "error"}),
+        (_stop(f"calling.{name}.stop"),),
+        BladeView(continues_on=frozenset({"page"}), success=frozenset({"finished"})),
+        state_of=at("fax", "type"),
+        served=False,
+        rest=True,
+        reference="§2.8",
+    )
+
+
+SEND_FAX = _fax("send_fax")  # calling.send_fax, calling.send_fax.stop
+RECEIVE_FAX = _fax("receive_fax")  # calling.receive_fax, calling.receive_fax.stop
 PAY = Component(
     "pay",
     "calling.pay",
