@@ -21,6 +21,7 @@ from tests.interop.test_v2_clients import (  # noqa: F401  (server: a fixture)
     start_flow,
     stderr_of,
 )
+from tests.test_play_e2e import CHUNK, level_db
 from voxrelay.phone import VirtualPhone
 from voxrelay.testing import LocalServer
 
@@ -49,7 +50,10 @@ async def test_paused_resumed_louder_stopped_play_ends_finished_and_successful(
     got = {e["event"]: e for e in events}
     where = f"{kind}: {events} {stderr_of(tmp_path, kind, 'office')}"
     assert "error" not in got and "done" in got, where
-    assert report.answered, where
+    assert report.answered and report.end_reason == "hangup", where  # the app hung up
+    heard = report.heard_after_answer()
+    loud = [level_db(heard[i : i + CHUNK]) > -40 for i in range(0, len(heard) - CHUNK, CHUNK)]
+    assert sum(loud) >= 5, where  # the caller heard the announcement (and the prompt) speak
     assert got["answered"]["successful"] is True, where
     assert got["started"]["completed"] is False, where
     for step in ("volume", "pause", "resume"):
